@@ -69,9 +69,9 @@ def aware(load_options: LoadOptions, tmp_path_factory: pytest.TempPathFactory) -
     decoded: Counter[str] = Counter()
     real_decode = FrameSource._decode
 
-    def spy(self: FrameSource, info: VideoInfo, wants: Any) -> Any:
+    def spy(self: FrameSource, info: VideoInfo, wants: Any, demuxed: Any = None) -> Any:
         decoded[info.path] += 1
-        return real_decode(self, info, wants)
+        return real_decode(self, info, wants, demuxed)
 
     options = DiagnoseOptions(frames=8, run=RunOptions(out_dir=out, load=load_options, progress=False))
     with ChatServer(direction_answer) as server:

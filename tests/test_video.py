@@ -123,7 +123,7 @@ def test_seeking_decodes_only_from_the_keyframe_before(
     videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sparse plan on a long-GOP file must not decode the whole file (nor land a GOP early)."""
-    decoded: list[int] = []
+    demuxed: list[int] = []
     real_open = av.open
 
     class CountingContainer:
@@ -133,17 +133,18 @@ def test_seeking_decodes_only_from_the_keyframe_before(
         def __getattr__(self, name: str) -> Any:
             return getattr(self._container, name)
 
-        def decode(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-            for frame in self._container.decode(*args, **kwargs):
-                decoded.append(frame.pts)
-                yield frame
+        def demux(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            for packet in self._container.demux(*args, **kwargs):
+                if packet.size:
+                    demuxed.append(packet.pts)
+                yield packet
 
     info = probe(str(videos["gop"]))
     monkeypatch.setattr(av, "open", lambda *a, **k: CountingContainer(real_open(*a, **k)))
     out = video_module._decode_pyav(info, {170: {None}, 230: {None}})
     assert {index for index, _ in out} == {170, 230}
-    # From keyframe 160 to 230 is 71 frames; B-frame reordering may add a few.
-    assert 71 <= len(decoded) <= 80
+    # From keyframe 160 to 230 is 71 frames; B-frame reordering may add a few packets.
+    assert 71 <= len(demuxed) <= 80
 
 
 # -- selection (pure) ----------------------------------------------------------------------------------------
@@ -361,9 +362,9 @@ def _count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     passes: list[int] = []
     real = video_module._decode_pyav
 
-    def spy(info: VideoInfo, wants: Any) -> Any:
+    def spy(info: VideoInfo, wants: Any, demuxed: Any = None) -> Any:
         passes.append(len(wants))
-        return real(info, wants)
+        return real(info, wants, demuxed)
 
     monkeypatch.setattr(video_module, "_decode_pyav", spy)
     return passes
