@@ -148,6 +148,9 @@ def _add_run_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--decoder", default="pyav", choices=("pyav", "decord"))
     command.add_argument("--data-dir", type=Path, help="root of downloaded benchmark data")
     command.add_argument("--synth-dir", type=Path, help="where the synthetic suite is generated (default: cache)")
+    command.add_argument(
+        "--synth-per-task", type=int, metavar="N", help="records per synthetic task (default 60; larger: tighter CIs)"
+    )
     command.add_argument("--no-progress", action="store_true", help="no progress bar")
     command.add_argument("--parser-mode", help="score in this parser mode (strict, or official where a task has it)")
 
@@ -225,7 +228,7 @@ def _run_options(args: argparse.Namespace, **extra: Any) -> Any:
         limit=args.limit,
         seed=args.seed,
         fresh=args.fresh,
-        load=LoadOptions(data_dir=args.data_dir, synth_dir=args.synth_dir),
+        load=LoadOptions(data_dir=args.data_dir, synth_dir=args.synth_dir, synth_per_task=args.synth_per_task),
         decoder=args.decoder,
         progress=not args.no_progress,
         parser_mode=args.parser_mode,

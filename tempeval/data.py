@@ -176,6 +176,8 @@ def skipped_message(path: Path, label: str, exc: BaseException) -> str:
 def fingerprint(entry: DatasetEntry, options: LoadOptions) -> dict[str, Any]:
     """Identity of the data actually used: registry source and revision, and the annotations' sha256."""
     out: dict[str, Any] = {"name": entry.name, "source": entry.source, "revision": entry.revision}
+    if entry.loader == "synth" and options.synth_per_task is not None:
+        out["per_task"] = options.synth_per_task  # another size is other samples: never resumed into
     files = annotation_files(entry)
     if not files:
         return out

@@ -599,11 +599,9 @@ def _pyav_pass(
             k = _keyframe_before(info, target)
             keyframe = int(info.keyframe_indices[k]) if k >= 0 else 0
             if frames is None:
-                # First target: start at its keyframe unless that is the first keyframe (no seek needed).
-                if k > 0 or demuxed is not None:
-                    frames = restart(k)
-                else:
-                    frames = decoded(container.demux(stream))
+                # First target: start at its keyframe unless that is the first keyframe (no seek needed; a
+                # jump in kept packets is free).
+                frames = restart(k) if k > 0 or demuxed is not None else decoded(container.demux(stream))
             elif strategy == "seek" and keyframe - position > _SEEK_COST_FRAMES:
                 frames = restart(k)
             attempts = 0

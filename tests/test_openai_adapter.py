@@ -63,6 +63,8 @@ def test_missing_key_and_bad_arguments_are_clear(monkeypatch: pytest.MonkeyPatch
         create_adapter("openai/gpt-4o-mini")
     with pytest.raises(TempevalError, match="video_mode must be one of"):
         create_adapter("openai/m", {"base_url": "http://127.0.0.1:1/v1", "video_mode": "gif"})
+    with pytest.raises(TempevalError, match="http_transport must be one of auto, aiohttp, httpx"):
+        create_adapter("openai/m", {"base_url": "http://127.0.0.1:1/v1", "http_transport": "curl"})
     with pytest.raises(TempevalError, match="Valid arguments: api_key_env, base_url"):
         create_adapter("openai/m", {"bse_url": "x"})
 
@@ -132,14 +134,17 @@ def faults(request: ChatRequest, attempt: int) -> tuple[int, dict[str, str], byt
     return None
 
 
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
 def test_faults_end_as_answers_or_recorded_errors(barcode_task: LoadOptions, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch, transport: str) -> None:
+    if transport == "aiohttp":
+        pytest.importorskip("aiohttp", reason="the openai SDK's aiohttp transport needs aiohttp (openai[aiohttp])")
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     out = tmp_path / "runs"
     with ChatServer(barcode_answer, fault=faults) as server:
         argv = ["run", "--model", "openai/test-model", "-M", f"base_url={server.base_url}", "-M", "timeout_s=0.5",
-                "-M", "max_retries=2", "--task", "barcode_mc", "--data-dir", str(barcode_task.data_dir),
-                "--out", str(out), "--no-progress"]
+                "-M", "max_retries=2", "-M", f"http_transport={transport}", "--task", "barcode_mc",
+                "--data-dir", str(barcode_task.data_dir), "--out", str(out), "--no-progress"]
         assert main(argv) == 1, "a run with errored samples exits non-zero"
         run = read_run(next(out.rglob("*.jsonl")))
         records = {r["sample_id"]: r for r in run.records}

@@ -162,6 +162,16 @@ def test_changed_configuration_is_never_resumed_into(tmp_path: Path, load_option
     assert summary.n == 4 and read_run(summary.path).header["frames"]["num_frames"] == 4
 
 
+def test_synthetic_suite_size_is_a_load_option_and_part_of_the_run(tmp_path: Path, load_options: LoadOptions) -> None:
+    task = registry.get_task("synth_count")
+    small = dataclasses.replace(load_options, synth_dir=tmp_path / "synth", synth_per_task=4)
+    summary = run_task(task, create_adapter("random"), "random", options(tmp_path, small))
+    assert summary.n == 4 and read_run(summary.path).header["dataset"]["per_task"] == 4
+    bigger = dataclasses.replace(small, synth_per_task=6)
+    with pytest.raises(RunFileError, match="dataset: file has"):
+        run_task(task, create_adapter("random"), "random", options(tmp_path, bigger))
+
+
 def test_frame_times_and_prompt_hash_logged(tmp_path: Path, load_options: LoadOptions) -> None:
     task = registry.get_task("synth_direction")
     summary = run_task(task, create_adapter("constant"), "constant", options(tmp_path, load_options, limit=3))

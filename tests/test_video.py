@@ -113,6 +113,85 @@ def test_both_decode_strategies_give_the_right_frames(
         assert read_barcode(image) == index
 
 
+@pytest.mark.parametrize("name", ["cfr", "vfr", "gop"])
+@pytest.mark.parametrize("strategy", ["seek", "sequential"])
+def test_every_decode_path_gives_identical_frames(
+    videos: dict[str, Path], name: str, strategy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept packets (one open) and a fresh open, skipping unneeded non-reference frames or not: same pixels."""
+    monkeypatch.setattr(video_module, "_choose_strategy", lambda info, targets: strategy)
+    path = str(videos[name])
+    info = probe(path)
+    wanted = sorted({0, 3, 7, info.num_frames // 2, info.num_frames // 2 + 1, info.num_frames - 2})
+    wants = {i: {None, 48} for i in wanted}
+    reference, missing, skipped = video_module._pyav_pass(info, wants, None, skip_nonref=False)
+    assert not missing and not skipped
+    skipping, missing, skipped = video_module._pyav_pass(info, wants, None, skip_nonref=True)
+    assert not missing and skipped, "h264 skips the non-reference frames nobody asked for"
+    kept_info, demuxed = video_module._probe(path, keep_packets=True)
+    assert demuxed is not None
+    try:
+        from_packets = video_module._decode_pyav(kept_info, wants, demuxed)
+    finally:
+        demuxed.close()
+    for decoded in (skipping, from_packets):
+        assert decoded.keys() == reference.keys()
+        for key, image in reference.items():
+            assert np.array_equal(decoded[key], image), key
+    assert [read_barcode(reference[(i, None)]) for i in wanted] == wanted
+
+
+def test_skipping_decodes_fewer_frames(videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    info = probe(str(videos["cfr"]))
+    seen: list[int] = []
+    real_call = video_module._Indexer.__call__
+
+    def spy(self: Any, frame: Any) -> Any:
+        seen.append(frame.pts)
+        return real_call(self, frame)
+
+    monkeypatch.setattr(video_module._Indexer, "__call__", spy)
+    wants = {i: {None} for i in (10, 30, 50)}
+    video_module._pyav_pass(info, wants, None, skip_nonref=False)
+    everything = len(seen)
+    seen.clear()
+    video_module._pyav_pass(info, wants, None, skip_nonref=True)
+    assert len(seen) < everything
+
+
+def test_a_frame_lost_to_skipping_is_decoded_again_without_it(
+    videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decoder that ignored a per-packet skip setting (dropping a wanted frame) costs a second pass, not frames."""
+    real = video_module._pyav_pass
+    calls: list[bool] = []
+
+    def lossy(info: VideoInfo, wants: Any, demuxed: Any, skip_nonref: bool) -> Any:
+        calls.append(skip_nonref)
+        out, missing, skipped = real(info, wants, demuxed, skip_nonref)
+        if skip_nonref:  # as if the decoder had skipped frame 20 too
+            out = {key: image for key, image in out.items() if key[0] != 20}
+            missing = sorted({*missing, 20})
+        return out, missing, skipped
+
+    monkeypatch.setattr(video_module, "_pyav_pass", lossy)
+    decoded = video_module._decode_pyav(probe(str(videos["cfr"])), {i: {None} for i in (5, 20, 40)})
+    assert calls == [True, False]
+    assert {index: read_barcode(image) for (index, _), image in decoded.items()} == {5: 5, 20: 20, 40: 40}
+
+
+def test_a_new_video_is_opened_once(videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe and first decode share one open container; a video seen before is not probed again."""
+    opened: list[str] = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda path, *a, **k: opened.append(str(path)) or real_open(path, *a, **k))
+    source = FrameSource(cache_bytes=0)
+    check_barcodes(source.frames(VideoRef(str(videos["gop"])), FramePolicy(num_frames=8), "a"))
+    assert len(opened) == 1
+    check_barcodes(source.frames(VideoRef(str(videos["gop"])), FramePolicy(num_frames=5), "b"))
+    assert len(opened) == 2, "the second sample decodes with a fresh open and no probe"
+
+
 def test_strategy_choice_follows_the_keyframes(videos: dict[str, Path]) -> None:
     info = probe(str(videos["gop"]))
     assert video_module._choose_strategy(info, [5, 235]) == "seek"  # two frames, two GOPs apart

@@ -29,6 +29,8 @@ class LoadOptions:
     """Root of downloaded benchmark data; ``None`` is the default data folder."""
     synth_dir: Path | None = None
     """Root of the generated synthetic suite; ``None`` is the default cache folder."""
+    synth_per_task: int | None = None
+    """Records per synthetic subset; ``None`` is the registry's size (60). Recorded in the run header's dataset."""
 
 
 Loader = Callable[[Task, DatasetEntry, LoadOptions], list[Sample]]

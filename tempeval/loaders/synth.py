@@ -18,5 +18,12 @@ def load(task: Task, dataset: DatasetEntry, options: LoadOptions) -> list[Sample
         task.subset,
         options.synth_dir,
         seed=int(dataset.options.get("seed", 0)),
-        per_task=int(dataset.options.get("per_task", 60)),
+        per_task=synth_per_task(dataset, options),
     )
+
+
+def synth_per_task(dataset: DatasetEntry, options: LoadOptions) -> int:
+    """Records per subset: ``options.synth_per_task`` when given, else the registry's ``per_task``."""
+    if options.synth_per_task is not None:
+        return options.synth_per_task
+    return int(dataset.options.get("per_task", 60))
