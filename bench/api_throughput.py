@@ -1,15 +1,15 @@
 """API throughput: tempeval's openai adapter against a loopback server with a fixed latency L.
 
 The server (a separate process, unlimited parallelism, TCP_NODELAY like real servers) answers every request after
-L seconds. tempeval runs one synthetic task (8 frames of 128 px per sample; by default synth_order at 320
+L seconds. tempeval runs one synthetic task (8 frames of 128 px per sample; by default synth_order at 640
 samples, so the one-off wait for a task's last requests is a small part of the run) at concurrency C, with fresh
 run files and a fresh frame source each pass: every video is probed and decoded. Reported: achieved requests per
 second as a fraction of the ideal C / L, and the client's CPU time per request (frame decode + JPEG + base64 +
 HTTP + scoring and writing the record), measured in this process. Targets on 2 cores: >= 85% of ideal at C = 32,
 L = 0.25 s; client CPU <= 10 ms per request.
 
-Run: python bench/api_throughput.py [--latency 0.25] [--concurrency 32 128] [--task synth_order] [--per-task 320]
-The suite is generated once into the synthetic cache (about 90 s at 320 per task) and reused.
+Run: python bench/api_throughput.py [--latency 0.25] [--concurrency 32 128] [--task synth_order] [--per-task 640]
+The suite is generated once into the synthetic cache (about 3 min at 640 per task) and reused.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--repeat", type=int, default=3, help="passes over the task per setting")
     parser.add_argument("--task", default="synth_order", help="synthetic task or group to run (default synth_order)")
-    parser.add_argument("--per-task", type=int, default=320, help="records per synthetic task (default 320)")
+    parser.add_argument("--per-task", type=int, default=640, help="records per synthetic task (default 640)")
     parser.add_argument("--http-transport", default="auto", help="the openai adapter's -M http_transport")
     args = parser.parse_args()
 
@@ -86,6 +86,7 @@ def main() -> None:
                     cpu += cpu_seconds() - cpu_started
                     server_cpu += process_cpu_seconds(server.pid) - server_started
                     requests += summary.n
+            adapter.close()
             achieved = requests / wall
             ideal = concurrency / args.latency
             rows.append((concurrency, requests, achieved, ideal, 1000 * cpu / requests, 1000 * server_cpu / requests))

@@ -207,11 +207,16 @@ def _by_video(samples: Sequence[Sample]) -> list[Sample]:
     return sorted(samples, key=lambda s: first_seen[s.video.path if s.video else ""])
 
 
-def _batches(samples: Sequence[Sample], size: int) -> Iterator[list[Sample]]:
-    for start in range(0, len(samples), max(1, size)):
+def _chunks(samples: Sequence[Sample], largest: int) -> Iterator[list[Sample]]:
+    """Consecutive chunks: 4 samples first, doubling up to ``largest``, so the first requests go out sooner."""
+    start, size = 0, min(FIRST_CHUNK, largest)
+    while start < len(samples):
         yield list(samples[start : start + size])
+        start += size
+        size = min(largest, 2 * size)
 
 
+FIRST_CHUNK = 4
 DECODE_CHUNK = 32
 """Samples whose frames are decoded together (grouped by video) before their requests are handed over."""
 
@@ -233,7 +238,7 @@ def _stream_records(
     out: dict[str, tuple[Sample, Request, float | None]] = {}
 
     def requests() -> Iterator[Request]:
-        for chunk in _batches(_by_video(pending), DECODE_CHUNK):
+        for chunk in _chunks(_by_video(pending), DECODE_CHUNK):
             for sample, request, duration, error in _prepare(task, chunk, source, options):
                 if request is None:
                     write(build_record(task, sample, Prediction(sample.id, None, error=error), None, duration))
