@@ -33,6 +33,7 @@ from tempeval.types import Prediction, Request
 
 VIDEO_MODES = ("images", "video_url")
 HTTP_TRANSPORTS = ("auto", "aiohttp", "httpx")
+JPEG_ENCODERS = ("auto", "simplejpeg", "pillow")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class OpenAIOptions:
     video_mode: str = "images"
     """``images``: one image part per frame; ``video_url``: one video part (servers that decode video)."""
     jpeg_quality: int = 85
+    jpeg_encoder: str = "auto"
+    """``simplejpeg`` (libjpeg-turbo, releases the GIL: half the CPU of Pillow per 128 px frame, measured),
+    ``pillow``, or ``auto`` (simplejpeg when installed). Both: this quality, 4:2:0 chroma, accurate DCT."""
     image_max_side: int | None = 512
     """Resize frames so the longer side is at most this (None keeps the sampled size)."""
     detail: str | None = None
@@ -63,17 +67,43 @@ class OpenAIOptions:
     """Extra JSON fields sent with every request (e.g. mm_processor_kwargs for vLLM)."""
 
 
-def encode_jpeg(image: np.ndarray, quality: int, max_side: int | None) -> bytes:
-    """JPEG bytes of an RGB frame, resized (aspect kept) so its longer side is at most ``max_side``."""
-    from PIL import Image  # local: only this adapter needs Pillow
+def encode_jpeg(image: np.ndarray, quality: int, max_side: int | None, encoder: str = "pillow") -> bytes:
+    """JPEG bytes of an RGB frame, resized (aspect kept, Pillow) so its longer side is at most ``max_side``.
 
-    picture = Image.fromarray(np.ascontiguousarray(image))
-    if max_side is not None and max(picture.size) > max_side:
-        scale = max_side / max(picture.size)
-        picture = picture.resize((max(1, round(picture.width * scale)), max(1, round(picture.height * scale))))
+    ``encoder``: ``pillow``, ``simplejpeg`` or ``auto`` (see :attr:`OpenAIOptions.jpeg_encoder`).
+    """
+    image = np.ascontiguousarray(image)
+    height, width = int(image.shape[0]), int(image.shape[1])
+    if max_side is not None and max(width, height) > max_side:
+        from PIL import Image  # local: only this adapter needs Pillow
+
+        scale = max_side / max(width, height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = np.asarray(Image.fromarray(image).resize(size))
+    simplejpeg = _simplejpeg(encoder)
+    if simplejpeg is not None:
+        jpeg: bytes = simplejpeg.encode_jpeg(
+            image, quality=quality, colorspace="RGB", colorsubsampling="420", fastdct=False
+        )
+        return jpeg
+    from PIL import Image
+
     buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=quality)
+    Image.fromarray(image).save(buffer, format="JPEG", quality=quality)  # 4:2:0 and accurate DCT by default
     return buffer.getvalue()
+
+
+def _simplejpeg(encoder: str) -> Any:
+    """The simplejpeg module when ``encoder`` asks for it (``auto``: if installed), else None for Pillow."""
+    if encoder == "pillow":
+        return None
+    try:
+        import simplejpeg
+    except ImportError as exc:
+        if encoder == "auto":
+            return None
+        raise TempevalError("-M jpeg_encoder=simplejpeg needs simplejpeg: pip install simplejpeg.") from exc
+    return simplejpeg
 
 
 def _data_url(jpeg: bytes) -> str:
@@ -85,7 +115,10 @@ def build_messages(request: Request, options: OpenAIOptions) -> list[dict[str, A
     content: list[dict[str, Any]] = []
     frames = request.frames
     if frames is not None and len(frames):
-        jpegs = [encode_jpeg(image, options.jpeg_quality, options.image_max_side) for image in frames.images]
+        jpegs = [
+            encode_jpeg(image, options.jpeg_quality, options.image_max_side, options.jpeg_encoder)
+            for image in frames.images
+        ]
         if options.video_mode == "video_url":
             url = "data:video/jpeg;base64," + ",".join(base64.b64encode(j).decode("ascii") for j in jpegs)
             times = ", ".join(f"{t:.1f}" for t in frames.timestamps)
@@ -137,6 +170,11 @@ class OpenAICompatAdapter(Adapter):
             raise TempevalError("The openai adapter needs a model name: --model openai/MODEL (e.g. openai/gpt-4o).")
         if options.video_mode not in VIDEO_MODES:
             raise TempevalError(f"-M video_mode must be one of {', '.join(VIDEO_MODES)}; got {options.video_mode!r}.")
+        if options.jpeg_encoder not in JPEG_ENCODERS:
+            raise TempevalError(
+                f"-M jpeg_encoder must be one of {', '.join(JPEG_ENCODERS)}; got {options.jpeg_encoder!r}."
+            )
+        _simplejpeg(options.jpeg_encoder)  # an encoder asked for by name must be installed: say so now
         if options.http_transport not in HTTP_TRANSPORTS:
             raise TempevalError(
                 f"-M http_transport must be one of {', '.join(HTTP_TRANSPORTS)}; got {options.http_transport!r}."

@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--task", default="synth_order", help="synthetic task or group to run (default synth_order)")
     parser.add_argument("--per-task", type=int, default=640, help="records per synthetic task (default 640)")
     parser.add_argument("--http-transport", default="auto", help="the openai adapter's -M http_transport")
+    parser.add_argument("--jpeg-encoder", default="auto", help="the openai adapter's -M jpeg_encoder")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="tempeval-bench-"))
@@ -69,7 +70,8 @@ def main() -> None:
     try:
         for concurrency in args.concurrency:
             adapter = create_adapter("openai/bench", {"base_url": base_url, "concurrency": concurrency,
-                                                      "image_max_side": None, "http_transport": args.http_transport})
+                                                      "image_max_side": None, "http_transport": args.http_transport,
+                                                      "jpeg_encoder": args.jpeg_encoder})
             # Warm-up, not timed: imports the client, opens the connections, fills the OS file cache.
             for task in tasks:
                 run_task(task, adapter, "openai/bench", RunOptions(out_dir=work / f"warm-{concurrency}", load=load,

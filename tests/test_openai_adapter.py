@@ -13,7 +13,7 @@ pytest.importorskip("PIL", reason="the openai adapter encodes frames with Pillow
 
 from tempeval import registry  # noqa: E402
 from tempeval.adapter import create_adapter  # noqa: E402
-from tempeval.adapters.openai_compat import OpenAIOptions, build_payload  # noqa: E402
+from tempeval.adapters.openai_compat import OpenAIOptions, build_payload, encode_jpeg  # noqa: E402
 from tempeval.cli import main  # noqa: E402
 from tempeval.errors import TempevalError  # noqa: E402
 from tempeval.loaders import LoadOptions  # noqa: E402
@@ -57,12 +57,48 @@ def test_payload_video_url_mode() -> None:
     assert "0.5, 1.5, 2.5, 3.5 seconds" in content[1]["text"] and payload["top_k"] == 1
 
 
+def test_both_jpeg_encoders_give_the_same_picture() -> None:
+    pytest.importorskip("simplejpeg", reason="simplejpeg is the optional faster encoder (pip install simplejpeg)")
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    image = (np.linspace(0, 200, 96)[None, :, None] + rng.integers(0, 40, (64, 96, 3))).astype(np.uint8)
+    decoded = {}
+    for encoder in ("pillow", "simplejpeg"):
+        jpeg = encode_jpeg(image, 85, 48, encoder)
+        picture = Image.open(io.BytesIO(jpeg))
+        assert picture.format == "JPEG" and picture.size == (48, 32), "resized, aspect kept"
+        decoded[encoder] = np.asarray(picture.convert("RGB"), dtype=np.float64)
+    assert np.abs(decoded["pillow"] - decoded["simplejpeg"]).mean() < 1.0, "same quality, chroma and DCT settings"
+
+
+def test_an_encoder_asked_for_by_name_must_be_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_simplejpeg(name: str, *args: object, **kwargs: object) -> object:
+        if name == "simplejpeg":
+            raise ImportError("No module named 'simplejpeg'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", without_simplejpeg)
+    with pytest.raises(TempevalError, match="pip install simplejpeg"):
+        create_adapter("openai/m", {"base_url": "http://127.0.0.1:1/v1", "jpeg_encoder": "simplejpeg"})
+    payload = build_payload(Request("s", "Q?", frames(2), "letter"), "m", OpenAIOptions(jpeg_encoder="auto"))
+    assert payload["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/jpeg;base64,/9j/")
+
+
 def test_missing_key_and_bad_arguments_are_clear(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(TempevalError, match="set the environment variable OPENAI_API_KEY"):
         create_adapter("openai/gpt-4o-mini")
     with pytest.raises(TempevalError, match="video_mode must be one of"):
         create_adapter("openai/m", {"base_url": "http://127.0.0.1:1/v1", "video_mode": "gif"})
+    with pytest.raises(TempevalError, match="jpeg_encoder must be one of auto, simplejpeg, pillow"):
+        create_adapter("openai/m", {"base_url": "http://127.0.0.1:1/v1", "jpeg_encoder": "png"})
     with pytest.raises(TempevalError, match="http_transport must be one of auto, aiohttp, httpx"):
         create_adapter("openai/m", {"base_url": "http://127.0.0.1:1/v1", "http_transport": "curl"})
     with pytest.raises(TempevalError, match="Valid arguments: api_key_env, base_url"):
