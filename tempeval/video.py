@@ -411,10 +411,13 @@ def _choose_strategy(info: VideoInfo, targets: Sequence[int]) -> str:
 class _Indexer:
     """Maps a decoded frame to its stream index through its pts (never by counting frames)."""
 
+    _LOOKAHEAD = 8
+    """Frames come out in presentation order, a few apart at most when unneeded non-reference ones are skipped."""
+
     def __init__(self, info: VideoInfo) -> None:
         self._pts = info.pts
         self._times = info.frame_times_s
-        self._next = 0  # a decoder outputs frames in presentation order: the next one is usually this index
+        self._next = 0  # where the next frame usually is
 
     def __call__(self, frame: av.video.frame.VideoFrame) -> int | None:
         timestamp = frame.pts if frame.pts is not None else frame.dts
@@ -422,9 +425,9 @@ class _Indexer:
             return None
         pts = self._pts
         if pts is not None:
-            position = self._next
-            if not (position < len(pts) and int(pts[position]) == timestamp):
-                position = int(np.searchsorted(pts, timestamp))
+            near = pts[self._next : self._next + self._LOOKAHEAD].tolist()
+            # Not near: after a seek, or a retry from an earlier keyframe.
+            position = self._next + near.index(timestamp) if timestamp in near else int(np.searchsorted(pts, timestamp))
             if position < len(pts) and int(pts[position]) == timestamp:
                 self._next = position + 1
                 return position
