@@ -6,7 +6,8 @@ text last (so requests about one video share a prefix on servers that cache them
 that take video, with the frame times written in the text. The payload is built by pure functions
 (``build_messages``, ``build_payload``) that tests check without a network.
 
-Requests run concurrently (``-M concurrency=N``, default 16) through the official ``openai`` client, which retries
+Requests run concurrently (``-M concurrency=N``, default 16) through the official ``openai`` client, in a process of
+its own (:mod:`tempeval.adapters.openai_sender`) so that HTTP and frame work use two cores; the client retries
 429 / 5xx / timeouts with exponential back-off and jitter and honours Retry-After; ``-M timeout_s`` is a real
 per-request timeout. A request that still fails is recorded as that sample's error, never as an answer. The API
 key is read from the environment variable named by ``-M api_key_env`` and is never written anywhere.
@@ -14,13 +15,10 @@ key is read from the environment variable named by ``-M api_key_env`` and is nev
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import concurrent.futures
 import io
 import os
-import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tempeval.adapter import Adapter, Capabilities
+from tempeval.adapters.openai_sender import Sender
 from tempeval.errors import TempevalError
 from tempeval.types import Prediction, Request
 
@@ -106,6 +105,19 @@ def _simplejpeg(encoder: str) -> Any:
     return simplejpeg
 
 
+def _check_installed(http_transport: str) -> None:
+    """The openai SDK (and aiohttp when asked for by name) must be importable: say so before any work."""
+    import importlib.util
+
+    if importlib.util.find_spec("openai") is None:
+        raise TempevalError(f"The openai adapter needs the openai package: {OpenAICompatAdapter.requires}.")
+    if http_transport == "aiohttp" and importlib.util.find_spec("aiohttp") is None:
+        raise TempevalError(
+            "-M http_transport=aiohttp needs the openai SDK's aiohttp extra: pip install 'openai[aiohttp]', "
+            "or use -M http_transport=httpx."
+        )
+
+
 def _data_url(jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
@@ -179,6 +191,7 @@ class OpenAICompatAdapter(Adapter):
             raise TempevalError(
                 f"-M http_transport must be one of {', '.join(HTTP_TRANSPORTS)}; got {options.http_transport!r}."
             )
+        _check_installed(options.http_transport)
         if options.concurrency < 1:
             raise TempevalError(f"-M concurrency must be at least 1; got {options.concurrency}.")
         key = os.environ.get(options.api_key_env)
@@ -206,17 +219,24 @@ class OpenAICompatAdapter(Adapter):
     def stream(self, requests: Iterable[Request]) -> Iterator[Prediction]:
         """Answers as they complete, pulling requests only as fast as they can be sent.
 
-        HTTP runs on an event loop in a background thread; this thread builds the payloads (JPEG encoding) and
-        the caller produces the requests (frame decoding), so the three overlap.
+        HTTP runs in a process of its own (:mod:`tempeval.adapters.openai_sender`); this thread builds the
+        payloads (JPEG encoding) and the caller produces the requests (frame decoding), so the two overlap on
+        two cores.
         """
-        loop = self._event_loop()
-        window = 2 * self.options.concurrency  # payloads ready ahead of the in-flight ones
+        sender = self._sender()
+        window = 2 * self.options.concurrency  # payloads handed over ahead of the in-flight ones
         pending: set[concurrent.futures.Future[Prediction]] = set()
         for request in requests:
             if len(pending) >= window:
                 done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
                 yield from (future.result() for future in done)
-            pending.add(asyncio.run_coroutine_threadsafe(self._one(request, self._prepare(request)), loop))
+            payload = self._prepare(request)
+            if isinstance(payload, str):
+                refused: concurrent.futures.Future[Prediction] = concurrent.futures.Future()
+                refused.set_result(Prediction(request.sample_id, None, error=payload))
+                pending.add(refused)
+            else:
+                pending.add(sender.submit(request.sample_id, payload))
         for future in concurrent.futures.as_completed(pending):
             yield future.result()
 
@@ -233,102 +253,31 @@ class OpenAICompatAdapter(Adapter):
         except Exception as exc:  # a frame that cannot be encoded fails its sample only
             return f"could not build the request: {type(exc).__name__}: {exc}"
 
-    def _event_loop(self) -> asyncio.AbstractEventLoop:
-        """A loop in a daemon thread, with one client and one concurrency gate, kept for the adapter's life."""
-        if getattr(self, "_loop", None) is None:
-            try:
-                from openai import AsyncOpenAI
-            except ImportError as exc:
-                raise TempevalError(f"The openai adapter needs the openai package: {self.requires}.") from exc
-            loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(target=loop.run_forever, name="tempeval-openai", daemon=True)
-            self._thread.start()
+    def _sender(self) -> Sender:
+        """The HTTP process, started on first use and kept for the adapter's life."""
+        if getattr(self, "_http", None) is None:
+            self._http: Sender | None = Sender(
+                {
+                    "base_url": self.options.base_url,
+                    "api_key_env": self.options.api_key_env,
+                    "timeout_s": self.options.timeout_s,
+                    "max_retries": self.options.max_retries,
+                    "http_transport": self.options.http_transport,
+                    "concurrency": self.options.concurrency,
+                }
+            )
+        assert self._http is not None
+        return self._http
 
-            async def setup() -> tuple[Any, asyncio.Semaphore]:
-                client = AsyncOpenAI(
-                    base_url=self.options.base_url,
-                    api_key=self._api_key,
-                    timeout=self.options.timeout_s,
-                    max_retries=self.options.max_retries,
-                    http_client=_http_client(self.options.http_transport),
-                )
-                return client, asyncio.Semaphore(self.options.concurrency)
-
-            try:
-                self._client, self._gate = asyncio.run_coroutine_threadsafe(setup(), loop).result()
-            except BaseException:
-                loop.call_soon_threadsafe(loop.stop)
-                raise
-            self._loop: asyncio.AbstractEventLoop | None = loop
-        assert self._loop is not None
-        return self._loop
-
-    async def _one(self, request: Request, payload: dict[str, Any] | str) -> Prediction:
-        if isinstance(payload, str):
-            return Prediction(request.sample_id, None, error=payload)
-        from openai.types.chat import ChatCompletion
-
-        async with self._gate:
-            started = time.perf_counter()
-            try:
-                # client.post sends the body as built (build_payload is what the server gets) with the client's
-                # retries and timeouts, and skips the SDK's per-call re-validation of every message part.
-                response = await self._client.post("/chat/completions", body=payload, cast_to=ChatCompletion)
-            except Exception as exc:  # every failure after the client's retries is this sample's recorded error
-                latency = time.perf_counter() - started
-                return Prediction(request.sample_id, None, error=_describe(exc), latency_s=latency)
-            latency = time.perf_counter() - started
-        return _prediction(request.sample_id, response, latency)
+    @property
+    def http_process_id(self) -> int | None:
+        """The HTTP process's id (benchmarks add its CPU time); None before the first request."""
+        sender = getattr(self, "_http", None)
+        return sender.pid if sender is not None else None
 
     def close(self) -> None:
-        """Close the client and stop the loop thread."""
-        loop = getattr(self, "_loop", None)
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._client.close(), loop).result(timeout=10)
-            loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(timeout=10)
-            loop.close()
-            self._loop = None
-
-
-def _http_client(transport: str) -> Any:
-    """The ``http_client`` for AsyncOpenAI: the SDK's aiohttp client, or None for its default (httpx)."""
-    if transport == "httpx":
-        return None
-    import openai
-
-    factory = getattr(openai, "DefaultAioHttpClient", None)
-    try:
-        if factory is None:
-            raise RuntimeError(f"openai {openai.__version__} has no DefaultAioHttpClient")
-        return factory()
-    except RuntimeError as exc:  # the SDK raises RuntimeError when aiohttp is not installed
-        if transport == "auto":
-            return None
-        raise TempevalError(
-            f"-M http_transport=aiohttp needs the openai SDK's aiohttp extra ({exc}): "
-            "pip install 'openai[aiohttp]', or use -M http_transport=httpx."
-        ) from exc
-
-
-def _prediction(sample_id: str, response: Any, latency: float) -> Prediction:
-    choices = getattr(response, "choices", None) or []
-    text = choices[0].message.content if choices and choices[0].message is not None else None
-    usage = getattr(response, "usage", None)
-    tokens = (
-        {"prompt_tokens": int(usage.prompt_tokens or 0), "completion_tokens": int(usage.completion_tokens or 0)}
-        if usage is not None
-        else {}
-    )
-    if not text or not text.strip():
-        reason = choices[0].finish_reason if choices else "no choices"
-        return Prediction(sample_id, None, error=f"empty response (finish_reason={reason})", latency_s=latency,
-                          usage=tokens)
-    return Prediction(sample_id, text, latency_s=latency, usage=tokens)
-
-
-def _describe(exc: Exception) -> str:
-    status = getattr(exc, "status_code", None)
-    name = type(exc).__name__
-    message = str(exc).splitlines()[0][:300] if str(exc) else ""
-    return f"{name}{f' (HTTP {status})' if status else ''}: {message}"
+        """Let the requests in flight finish and end the HTTP process."""
+        sender = getattr(self, "_http", None)
+        if sender is not None:
+            sender.close()
+            self._http = None

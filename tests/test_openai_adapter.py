@@ -204,6 +204,28 @@ def test_faults_end_as_answers_or_recorded_errors(barcode_task: LoadOptions, tmp
     assert header["model_args"]["api_key_env"] == "OPENAI_API_KEY"
 
 
+def test_a_dead_http_process_leaves_errors_not_answers() -> None:
+    """The HTTP side runs in its own process; if it dies, every request it held ends as a recorded error."""
+    import os
+    import signal
+
+    with ChatServer(barcode_answer, latency_s=0.3) as server:
+        adapter = create_adapter("openai/m", {"base_url": server.base_url, "concurrency": 2})
+        requests = [Request(f"s{i}", f"[clip 0] Which? #{i}", frames(2), "letter") for i in range(6)]
+        answers = adapter.stream(iter(requests))
+        first = next(answers)
+        assert adapter.http_process_id is not None
+        os.kill(adapter.http_process_id, signal.SIGKILL)
+        rest = list(answers)
+        adapter.close()
+    assert first.error is None and first.text in {"A", "B", "C"}
+    assert sorted(p.sample_id for p in [first, *rest]) == sorted(r.sample_id for r in requests)
+    failed = [p for p in rest if p.error is not None]
+    assert failed, "requests still in flight when the process died"
+    for prediction in failed:
+        assert prediction.text is None and "HTTP process exited (code -9)" in prediction.error
+
+
 def test_too_many_frames_refused_before_sending(barcode_task: LoadOptions, tmp_path: Path) -> None:
     with ChatServer(barcode_answer) as server:
         adapter = create_adapter("openai/m", {"base_url": server.base_url, "max_images": 4})
