@@ -130,7 +130,6 @@ class Sender:
 async def serve(settings: dict[str, Any], requests: IO[bytes], replies: IO[bytes]) -> None:
     """Child side: send every request read from ``requests`` and write each reply to ``replies``."""
     from openai import AsyncOpenAI
-    from openai.types.chat import ChatCompletion
 
     loop = asyncio.get_running_loop()
     client = AsyncOpenAI(
@@ -149,8 +148,10 @@ async def serve(settings: dict[str, Any], requests: IO[bytes], replies: IO[bytes
             started = time.perf_counter()
             try:
                 # client.post sends the body as built (build_payload is what the server gets) with the client's
-                # retries and timeouts, and skips the SDK's per-call re-validation of every message part.
-                response = await client.post("/chat/completions", body=payload, cast_to=ChatCompletion)
+                # retries and timeouts, and skips the SDK's per-call re-validation of every message part;
+                # cast_to=object returns the parsed JSON without building the SDK's models (a quarter of the
+                # client's CPU per request, measured).
+                response = await client.post("/chat/completions", body=payload, cast_to=object)
             except Exception as exc:  # every failure after the client's retries is this sample's recorded error
                 reply = (key, None, describe(exc), time.perf_counter() - started, {})
             else:
@@ -196,17 +197,22 @@ def http_client(transport: str) -> Any:
 
 
 def prediction(sample_id: str, response: Any, latency: float) -> Prediction:
-    """A chat completion as a Prediction: its text and token usage, or an error when the text is empty."""
-    choices = getattr(response, "choices", None) or []
-    text = choices[0].message.content if choices and choices[0].message is not None else None
-    usage = getattr(response, "usage", None)
+    """A chat completion's JSON as a Prediction: its text and token usage, or an error when there is no text."""
+    choices = response.get("choices") if isinstance(response, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    text = message.get("content") if isinstance(message, dict) else None
+    usage = response.get("usage") if isinstance(response, dict) else None
     tokens = (
-        {"prompt_tokens": int(usage.prompt_tokens or 0), "completion_tokens": int(usage.completion_tokens or 0)}
-        if usage is not None
+        {
+            "prompt_tokens": int(usage.get("prompt_tokens") or 0),
+            "completion_tokens": int(usage.get("completion_tokens") or 0),
+        }
+        if isinstance(usage, dict)
         else {}
     )
-    if not text or not text.strip():
-        reason = choices[0].finish_reason if choices else "no choices"
+    if not isinstance(text, str) or not text.strip():
+        reason = first.get("finish_reason") if first else "no choices"
         return Prediction(sample_id, None, error=f"empty response (finish_reason={reason})", latency_s=latency,
                           usage=tokens)
     return Prediction(sample_id, text, latency_s=latency, usage=tokens)

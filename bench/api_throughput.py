@@ -76,32 +76,35 @@ def main() -> None:
             for task in tasks:
                 run_task(task, adapter, "openai/bench", RunOptions(out_dir=work / f"warm-{concurrency}", load=load,
                                                                    progress=False, frames=FramePolicy(num_frames=8)))
-            requests, wall, cpu, server_cpu = 0, 0.0, 0.0, 0.0
+            requests, wall, cpu, http_cpu, server_cpu = 0, 0.0, 0.0, 0.0, 0.0
             for repeat in range(args.repeat):
                 for task in tasks:
                     options = RunOptions(out_dir=work / f"runs-{concurrency}-{repeat}", load=load, progress=False,
                                          frames=FramePolicy(num_frames=8))
                     http_pid = adapter.http_process_id  # the adapter's own HTTP process: client CPU too
                     assert http_pid is not None  # started by the warm-up
-                    started, cpu_started = time.perf_counter(), cpu_seconds() + process_cpu_seconds(http_pid)
-                    server_started = process_cpu_seconds(server.pid)
+                    http_started, server_started = process_cpu_seconds(http_pid), process_cpu_seconds(server.pid)
+                    started, cpu_started = time.perf_counter(), cpu_seconds()
                     summary = run_task(task, adapter, "openai/bench", options)
                     wall += time.perf_counter() - started
-                    cpu += cpu_seconds() + process_cpu_seconds(http_pid) - cpu_started
+                    cpu += cpu_seconds() - cpu_started
+                    http_cpu += process_cpu_seconds(http_pid) - http_started
                     server_cpu += process_cpu_seconds(server.pid) - server_started
                     requests += summary.n
             adapter.close()
             achieved = requests / wall
             ideal = concurrency / args.latency
-            rows.append((concurrency, requests, achieved, ideal, 1000 * cpu / requests, 1000 * server_cpu / requests))
+            rows.append((concurrency, requests, achieved, ideal, 1000 * (cpu + http_cpu) / requests,
+                         1000 * http_cpu / requests, 1000 * server_cpu / requests))
     finally:
         server.kill()
     print(f"latency L = {args.latency} s, 8 frames of 128 px per request, {args.task} at {args.per_task} per task\n")
-    print("| C | requests | achieved req/s | ideal C/L | % of ideal | client CPU ms/request | server CPU ms/request |")
-    print("|---|---|---|---|---|---|---|")
-    for concurrency, requests, achieved, ideal, cpu_ms, server_ms in rows:
+    print("| C | requests | achieved req/s | ideal C/L | % of ideal | client CPU ms/request | of which HTTP process "
+          "| server CPU ms/request |")
+    print("|---|---|---|---|---|---|---|---|")
+    for concurrency, requests, achieved, ideal, cpu_ms, http_ms, server_ms in rows:
         print(f"| {concurrency} | {requests} | {achieved:.1f} | {ideal:.0f} | {100 * achieved / ideal:.0f}% "
-              f"| {cpu_ms:.1f} | {server_ms:.1f} |")
+              f"| {cpu_ms:.1f} | {http_ms:.1f} | {server_ms:.1f} |")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,21 @@ def test_an_encoder_asked_for_by_name_must_be_installed(monkeypatch: pytest.Monk
     assert payload["messages"][0]["content"][1]["image_url"]["url"].startswith("data:image/jpeg;base64,/9j/")
 
 
+def test_replies_become_answers_or_errors() -> None:
+    from tempeval.adapters.openai_sender import prediction
+
+    ok = prediction("s", json.loads(completion("B", prompt_tokens=7, completion_tokens=1)), 0.5)
+    assert (ok.text, ok.error, ok.usage) == ("B", None, {"prompt_tokens": 7, "completion_tokens": 1})
+    for reply, reason in [
+        (json.loads(completion("  ")), "finish_reason=stop"),
+        ({"choices": []}, "finish_reason=no choices"),
+        ({"choices": [{"message": None, "finish_reason": "length"}]}, "finish_reason=length"),
+        (["not", "an", "object"], "finish_reason=no choices"),
+    ]:
+        answer = prediction("s", reply, 0.1)
+        assert answer.text is None and answer.error is not None and reason in answer.error, reply
+
+
 def test_missing_key_and_bad_arguments_are_clear(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(TempevalError, match="set the environment variable OPENAI_API_KEY"):
