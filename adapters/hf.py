@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tempeval.adapter import Adapter, Capabilities
+from tempeval.adapter import Adapter, Capabilities, check_choice
 from tempeval.errors import TempevalError
 from tempeval.types import Prediction, Request
 
@@ -153,8 +153,7 @@ class HFAdapter(Adapter):
         super().__init__(model, options)
         if not model:
             raise TempevalError("The hf adapter needs a model: --model hf/<hub id or local folder>.")
-        if options.dtype not in DTYPES:
-            raise TempevalError(f"-M dtype must be one of {', '.join(DTYPES)}; got {options.dtype!r}.")
+        check_choice("dtype", options.dtype, DTYPES)
         if options.batch_size < 1:
             raise TempevalError(f"-M batch_size must be at least 1; got {options.batch_size}.")
         if looks_like_path(model) and not Path(model).expanduser().is_dir():

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tempeval.adapter import Adapter, Capabilities
+from tempeval.adapter import Adapter, Capabilities, check_choice
 from tempeval.adapters.openai_sender import Sender
 from tempeval.errors import TempevalError
 from tempeval.types import Prediction, Request
@@ -180,17 +180,10 @@ class OpenAICompatAdapter(Adapter):
         super().__init__(model, options)
         if not model:
             raise TempevalError("The openai adapter needs a model name: --model openai/MODEL (e.g. openai/gpt-4o).")
-        if options.video_mode not in VIDEO_MODES:
-            raise TempevalError(f"-M video_mode must be one of {', '.join(VIDEO_MODES)}; got {options.video_mode!r}.")
-        if options.jpeg_encoder not in JPEG_ENCODERS:
-            raise TempevalError(
-                f"-M jpeg_encoder must be one of {', '.join(JPEG_ENCODERS)}; got {options.jpeg_encoder!r}."
-            )
+        check_choice("video_mode", options.video_mode, VIDEO_MODES)
+        check_choice("jpeg_encoder", options.jpeg_encoder, JPEG_ENCODERS)
         _simplejpeg(options.jpeg_encoder)  # an encoder asked for by name must be installed: say so now
-        if options.http_transport not in HTTP_TRANSPORTS:
-            raise TempevalError(
-                f"-M http_transport must be one of {', '.join(HTTP_TRANSPORTS)}; got {options.http_transport!r}."
-            )
+        check_choice("http_transport", options.http_transport, HTTP_TRANSPORTS)
         _check_installed(options.http_transport)
         if options.concurrency < 1:
             raise TempevalError(f"-M concurrency must be at least 1; got {options.concurrency}.")

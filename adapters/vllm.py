@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from tempeval.adapter import Adapter, Capabilities
+from tempeval.adapter import Adapter, Capabilities, check_choice
 from tempeval.adapters.hf import (
     chat_messages,
     describe_error,
@@ -302,9 +302,7 @@ class VLLMAdapter(Adapter):
         super().__init__(model, options)
         if not model:
             raise TempevalError("The vllm adapter needs a model: --model vllm/<hub id or local folder>.")
-        if options.video_input not in VIDEO_INPUTS:
-            choices = ", ".join(VIDEO_INPUTS)
-            raise TempevalError(f"-M video_input must be one of {choices}; got {options.video_input!r}.")
+        check_choice("video_input", options.video_input, VIDEO_INPUTS)
         if options.batch_size < 1:
             raise TempevalError(f"-M batch_size must be at least 1; got {options.batch_size}.")
         for key in ("limit_mm_per_prompt", "mm_processor_kwargs", "engine_args"):

@@ -182,6 +182,12 @@ def build_options(cls: type[Adapter], args: Mapping[str, Any]) -> Any:
     return cls.Options(**typed)
 
 
+def check_choice(key: str, value: str, choices: Sequence[str]) -> None:
+    """Raise the standard error for an adapter argument ``-M key=value`` outside ``choices``."""
+    if value not in choices:
+        raise TempevalError(f"-M {key} must be one of {', '.join(choices)}; got {value!r}.")
+
+
 def _coerce(adapter: str, key: str, value: Any, hint: Any) -> Any:
     # A YAML/CLI int where a float is declared is fine; a string where a number is declared is not.
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
