@@ -187,13 +187,12 @@ class OpenAICompatAdapter(Adapter):
         _check_installed(options.http_transport)
         if options.concurrency < 1:
             raise TempevalError(f"-M concurrency must be at least 1; got {options.concurrency}.")
-        key = os.environ.get(options.api_key_env)
-        if not key and options.base_url is None:
+        if not os.environ.get(options.api_key_env) and options.base_url is None:
             raise TempevalError(
                 f"No API key: set the environment variable {options.api_key_env} (or -M api_key_env=NAME), "
                 "or point -M base_url at a server that needs none."
             )
-        self._api_key = key or "EMPTY"
+        self._http: Sender | None = None  # the HTTP process reads the key from the environment itself
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
@@ -248,8 +247,8 @@ class OpenAICompatAdapter(Adapter):
 
     def _sender(self) -> Sender:
         """The HTTP process, started on first use and kept for the adapter's life."""
-        if getattr(self, "_http", None) is None:
-            self._http: Sender | None = Sender(
+        if self._http is None:
+            self._http = Sender(
                 {
                     "base_url": self.options.base_url,
                     "api_key_env": self.options.api_key_env,
@@ -259,18 +258,15 @@ class OpenAICompatAdapter(Adapter):
                     "concurrency": self.options.concurrency,
                 }
             )
-        assert self._http is not None
         return self._http
 
     @property
     def http_process_id(self) -> int | None:
         """The HTTP process's id (benchmarks add its CPU time); None before the first request."""
-        sender = getattr(self, "_http", None)
-        return sender.pid if sender is not None else None
+        return self._http.pid if self._http is not None else None
 
     def close(self) -> None:
         """Let the requests in flight finish and end the HTTP process."""
-        sender = getattr(self, "_http", None)
-        if sender is not None:
-            sender.close()
+        if self._http is not None:
+            self._http.close()
             self._http = None
