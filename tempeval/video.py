@@ -360,11 +360,8 @@ def _output_size(width: int, height: int, max_side: int | None) -> tuple[int, in
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _resize_rgb(image: np.ndarray, max_side: int | None, reformatter: Any = None) -> np.ndarray:
-    """RGB array -> read-only RGB array with the longer side at most ``max_side`` (PyAV's swscale, AREA).
-
-    ``reformatter``: the PyAV ``VideoReformatter`` to use (default: this thread's, see :func:`_reformatter`).
-    """
+def _resize_rgb(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """RGB array -> read-only RGB array with the longer side at most ``max_side`` (PyAV's swscale, AREA)."""
     import av
 
     height, width = int(image.shape[0]), int(image.shape[1])
@@ -372,7 +369,7 @@ def _resize_rgb(image: np.ndarray, max_side: int | None, reformatter: Any = None
     if (new_width, new_height) == (width, height):
         return _readonly(np.ascontiguousarray(image))
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-    resized = (reformatter or _reformatter()).reformat(
+    resized = _reformatter().reformat(
         frame, format="rgb24", width=new_width, height=new_height, interpolation="AREA"
     )
     return _readonly(np.ascontiguousarray(resized.to_ndarray()))
@@ -545,7 +542,7 @@ def _pyav_pass(
             # decoders give identical pixels, and one colour conversion serves every max_side.
             full = reformatter.reformat(frame, format="rgb24").to_ndarray()
             for max_side in wants[index]:
-                out[(index, max_side)] = _resize_rgb(full, max_side, reformatter)
+                out[(index, max_side)] = _resize_rgb(full, max_side)
             done.add(index)
 
     container = demuxed.container if demuxed is not None else _open_container(info.path)
