@@ -21,7 +21,10 @@ processors; ECOSYSTEM.md section 2), not yet run on a GPU: confirm it against th
 - Qwen3-VL (and GLM-4.xV) print a time before each temporal patch from ``frames_indices / fps``. ``fps`` is
   therefore the *source* frame rate, estimated from the frames' stream indices and real timestamps, and
   ``frames_indices`` are the real stream indices: the printed times match tempeval's. For variable-frame-rate
-  files the estimate is a line fit through the first and last frame, so times can drift slightly.
+  files the estimate is a line fit through the first and last frame, so times can drift slightly. Under a
+  permuted frame order (``--order``, ``tempeval diagnose``) the request's times and indices are presentation
+  labels (the i-th frame shown carries the i-th sorted time and index), so the metadata rises with position and
+  does not reveal the true order; only ``multi_modal_uuids`` use the true indices, which name the pixels.
 - Qwen2.5-VL spaces its temporal position ids by ``second_per_grid_ts = temporal_patch_size / sampling fps``.
   transformers 4.x processors take that rate from the ``fps`` processor kwarg (default 2.0); transformers 5.x
   from the metadata, as ``len(frames_indices) / total_num_frames * fps``. Both are set so they give the real
@@ -161,9 +164,11 @@ def media_uuids(request: Request, options: VLLMOptions) -> dict[str, list[str]] 
     if not options.mm_uuids or not path or frames is None or not len(frames):
         return None
     height, width = frames.images[0].shape[:2]
+    # The true indices name the pixels: under a permuted order ``indices`` are presentation labels, the same
+    # for every order, and vLLM would serve the cached time-ordered clip for a shuffled one.
     if options.video_input == "images":
-        return {"image": [f"{path}#frame={index}#{width}x{height}" for index in frames.indices]}
-    indices = ",".join(str(i) for i in frames.indices)
+        return {"image": [f"{path}#frame={index}#{width}x{height}" for index in frames.true_indices]}
+    indices = ",".join(str(i) for i in frames.true_indices)
     rate = sampling_fps(frames, request.video_duration_s)
     return {"video": [f"{path}#frames={indices}#{width}x{height}#fps={rate:.6g}"]}
 

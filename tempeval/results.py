@@ -22,8 +22,12 @@ SCHEMA_VERSION = 1
 
 RESUME_FIELDS: tuple[str, ...] = (
     "task", "task_version", "model", "model_args", "frames", "generation", "seed", "dataset", "parser_mode",
+    "time_labels",
 )
 """Header fields that must match for a run file to be resumed into."""
+
+HEADER_DEFAULTS: Mapping[str, Any] = {"time_labels": "source"}
+"""What a header field meant in run files written before it existed (frames were then told their true times)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,17 @@ def _truncate_to(path: Path, size: int) -> None:
 
 def config_differences(header: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
     """The resume fields in which an existing header differs from the run about to start."""
-    return [name for name in RESUME_FIELDS if header.get(name) != expected.get(name)]
+    def value(of: Mapping[str, Any], name: str) -> Any:
+        return of.get(name, HEADER_DEFAULTS.get(name))
+
+    return [name for name in RESUME_FIELDS if value(header, name) != value(expected, name)]
+
+
+def frame_time_labels(record: Mapping[str, Any]) -> list[float]:
+    """The frame times the model was told, in the order shown (``frame_times`` holds the true ones). Records
+    written before labels were kept have none: the model was then told the true times."""
+    labels = record.get("frame_time_labels")
+    return list(labels if labels is not None else record.get("frame_times") or [])
 
 
 @contextlib.contextmanager

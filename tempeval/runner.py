@@ -81,9 +81,22 @@ def frame_policy(task: Task, options: RunOptions) -> FramePolicy:
     return (options.frames or task.frames).replace(seed=options.seed)
 
 
+def time_labels(policy: FramePolicy) -> str:
+    """How the frames' times are labelled for the model: ``source`` (their true times) in time order,
+    ``presentation`` (the i-th frame shown gets the i-th sorted time) under a permuted order, so that a model
+    reading the times cannot undo the permutation. Run files written before this field were all ``source``."""
+    return "source" if policy.order == "original" else "presentation"
+
+
+def presented(frames: Frames, policy: FramePolicy) -> Frames:
+    """The frames as the request carries them: labelled by presentation under a permuted order."""
+    return frames if time_labels(policy) == "source" else frames.labelled_by_presentation()
+
+
 def run_header(task: Task, model: str, model_args: dict[str, Any], options: RunOptions) -> dict[str, Any]:
     """The header line: everything needed to know what produced the records."""
     dataset = data.fingerprint(registry.get_dataset(task.dataset), options.load)
+    policy = frame_policy(task, options)
     return {
         "type": "header",
         "schema_version": SCHEMA_VERSION,
@@ -101,7 +114,8 @@ def run_header(task: Task, model: str, model_args: dict[str, Any], options: RunO
         "model": model,
         "model_args": model_args,
         "generation": task.generation.to_dict(),
-        "frames": frame_policy(task, options).to_dict(),
+        "frames": policy.to_dict(),
+        "time_labels": time_labels(policy),
         "decoder": options.decoder,
         "seed": options.seed,
         "limit": options.limit,
@@ -299,7 +313,7 @@ def _prepare(
         request = Request(
             sample_id=sample.id,
             prompt=render(task, sample, duration_s=duration),
-            frames=got,
+            frames=presented(got, policies[sample.id]) if got is not None else None,
             answer_format=answer_format_of(task, sample),
             choices=sample.choices,
             generation=task.generation,
@@ -328,8 +342,10 @@ def build_record(
         "meta": dict(sample.meta),
         "prompt_sha": prompt_sha(request.prompt) if request else None,
         "context_sha": prompt_sha(sample.context) if sample.context else None,
-        "frame_times": [round(t, 4) for t in frames.timestamps] if frames else [],
-        "frame_indices": list(frames.indices) if frames else [],
+        # The true time and stream index of each frame, in the order shown; the times the model was told.
+        "frame_times": [round(t, 4) for t in frames.true_timestamps] if frames else [],
+        "frame_indices": list(frames.true_indices) if frames else [],
+        "frame_time_labels": [round(t, 4) for t in frames.timestamps] if frames else [],
         "output": prediction.text,
         "error": prediction.error,
         "latency_s": round(prediction.latency_s, 4),

@@ -100,21 +100,59 @@ class FramePolicy:
 
 @dataclass(frozen=True, eq=False)
 class Frames:
-    """Decoded frames with the real times they were shown at."""
+    """Decoded frames with the times a model is told they were shown at: their real times, except under a
+    permuted order, where the runner labels them by presentation (:meth:`labelled_by_presentation`)."""
 
     images: tuple[np.ndarray, ...]
     """RGB frames, each ``uint8`` of shape (height, width, 3), in the order the model sees them."""
     timestamps: tuple[float, ...]
-    """Presentation time of each frame in seconds, from the stream's own timestamps."""
+    """Time of each frame in seconds as the model is told it: the stream's own timestamps, or presentation
+    labels (``source_timestamps`` then holds the true ones)."""
     indices: tuple[int, ...]
-    """Index of each frame in the decoded stream (0 = first frame of the file)."""
+    """Index of each frame in the decoded stream (0 = first frame of the file), or its presentation label."""
+    source_timestamps: tuple[float, ...] = ()
+    """The true time of each frame, in the order shown, when ``timestamps`` are presentation labels instead
+    (see :meth:`labelled_by_presentation`); empty when ``timestamps`` are the true times."""
+    source_indices: tuple[int, ...] = ()
+    """The true stream index of each frame, in the order shown, when ``indices`` are presentation labels;
+    empty when ``indices`` are the true ones."""
 
     def __post_init__(self) -> None:
         if not (len(self.images) == len(self.timestamps) == len(self.indices)):
             raise ValueError("Frames: images, timestamps and indices must have the same length.")
+        if len(self.source_timestamps) != len(self.source_indices) or (
+            self.source_timestamps and len(self.source_timestamps) != len(self.images)
+        ):
+            raise ValueError("Frames: source_timestamps and source_indices must both be empty or one per image.")
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def true_timestamps(self) -> tuple[float, ...]:
+        """The real time of each frame shown, in the order shown (whatever the labels say)."""
+        return self.source_timestamps or self.timestamps
+
+    @property
+    def true_indices(self) -> tuple[int, ...]:
+        """The real stream index of each frame shown, in the order shown: what identifies its pixels."""
+        return self.source_indices or self.indices
+
+    def labelled_by_presentation(self) -> Frames:
+        """The same images in the same order, the i-th labelled with the i-th of the sorted true times (and
+        stream indices), so that labels rise with position and say nothing of a permuted order.
+
+        A model that reads times (in text, or from video metadata) then cannot sort permuted frames back. The
+        true times stay in ``source_timestamps`` / ``source_indices`` for the run record.
+        """
+        times, indices = self.true_timestamps, self.true_indices
+        return Frames(
+            images=self.images,
+            timestamps=tuple(sorted(times)),
+            indices=tuple(sorted(indices)),
+            source_timestamps=times,
+            source_indices=indices,
+        )
 
 
 @dataclass(frozen=True)

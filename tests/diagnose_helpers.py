@@ -46,6 +46,17 @@ def direction_answer(request: ChatRequest) -> str:
     return letters[direction]
 
 
+def label_sorting_direction_answer(request: ChatRequest) -> str:
+    """A model that reads the "Frame at X s" labels: it sorts the images by their times, then reads the motion.
+
+    Were the labels the frames' true times under a permuted order, it would undo every shuffle and reversal.
+    """
+    assert len(request.frame_times) == len(request.images), "every image needs its time label"
+    order = sorted(range(len(request.images)), key=lambda i: request.frame_times[i])
+    images = [request.images[i] for i in order]
+    return direction_answer(dataclasses.replace(request, images=images))
+
+
 def handpicked_index(sample_id: str) -> int:
     """The frame the barcode dataset's sample names as telling (never frame 0, never the middle frame)."""
     clip, question = (int(n) for n in re.findall(r"\d+", sample_id))

@@ -37,7 +37,7 @@ from tempeval.runner import RunOptions  # noqa: E402
 from tempeval.video import FrameSource, VideoInfo  # noqa: E402
 from tests import barcode_dataset  # noqa: E402
 from tests.chat_server import ChatRequest, ChatServer  # noqa: E402
-from tests.diagnose_helpers import direction_answer, handpicked_index  # noqa: E402
+from tests.diagnose_helpers import direction_answer, handpicked_index, label_sorting_direction_answer  # noqa: E402
 from tests.videofactory import read_barcode  # noqa: E402
 
 VARIANTS = ["original", "single-middle", "shuffled", "reversed"]
@@ -100,6 +100,27 @@ def test_a_model_that_reads_frame_order_is_measured_as_such(aware: Aware) -> Non
     # τ is computed from the same accuracies the table reports.
     expected_tau = 100 * (d.accuracy["original"] - d.accuracy["shuffled"]) / d.accuracy["shuffled"]
     assert d.tau.value == pytest.approx(expected_tau)
+
+
+def test_time_labels_do_not_reveal_the_true_order(load_options: LoadOptions, tmp_path: Path) -> None:
+    # A model that sorts the frames by their "Frame at X s" labels is still a frame-order reader: a shuffled or
+    # reversed presentation must beat it, since the labels follow the presentation, not the true times.
+    options = DiagnoseOptions(frames=8, run=RunOptions(out_dir=tmp_path, load=load_options, progress=False))
+    with ChatServer(label_sorting_direction_answer) as server, openai_adapter(server.base_url) as adapter:
+        d = diagnose(registry.get_task("synth_direction"), adapter, "openai/test", options)
+    assert not server.problems
+    assert all(r.frame_times == sorted(r.frame_times) for r in server.requests), "labels rise with position"
+    assert d.accuracy["original"] == 100.0 and d.accuracy["reversed"] == 0.0
+    assert d.tau is not None and d.tau.value > 0 and excludes_zero(d.tau.ci)
+    assert d.reversal_drop is not None and d.reversal_drop.value == 100.0 and excludes_zero(d.reversal_drop.ci)
+    folder = tmp_path / "openai__test"
+    for variant, labels in (("original", "source"), ("shuffled", "presentation"), ("reversed", "presentation")):
+        run = read_run(folder / f"synth_direction@{variant}.jsonl")
+        assert run.header["time_labels"] == labels
+        for record in run.records:  # the true times in the order shown, and what the model was told
+            assert record["frame_time_labels"] == sorted(record["frame_times"])
+    reversed_run = read_run(folder / "synth_direction@reversed.jsonl")
+    assert all(r["frame_times"] == sorted(r["frame_times"], reverse=True) for r in reversed_run.records)
 
 
 def test_each_video_is_decoded_once_for_all_variants(aware: Aware) -> None:

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from tempeval.errors import RunFileError
-from tempeval.results import SCHEMA_VERSION, RunWriter, config_differences, read_run, summarize
+from tempeval.results import (
+    SCHEMA_VERSION,
+    RunWriter,
+    config_differences,
+    frame_time_labels,
+    read_run,
+    summarize,
+)
 
 HEADER = {"type": "header", "schema_version": SCHEMA_VERSION, "task": "t", "task_version": "1", "model": "m",
           "metrics": [{"name": "accuracy"}], "headline": "accuracy"}
@@ -80,3 +87,13 @@ def test_malformed_run_files_name_file_and_line(tmp_path: Path, content: str, me
 def test_config_differences_name_the_field() -> None:
     other = {**HEADER, "frames": {"num_frames": 4}}
     assert config_differences({**HEADER, "frames": {"num_frames": 8}}, other) == ["frames"]
+
+
+def test_time_labels_of_files_written_before_the_field() -> None:
+    # Old files told the model the true times: they resume into a time-ordered run, never into a permuted one.
+    assert config_differences(HEADER, {**HEADER, "time_labels": "source"}) == []
+    assert config_differences(HEADER, {**HEADER, "time_labels": "presentation"}) == ["time_labels"]
+    old_record = {"frame_times": [2.5, 0.5, 1.5]}
+    assert frame_time_labels(old_record) == [2.5, 0.5, 1.5], "old records: the model was told the true times"
+    assert frame_time_labels({**old_record, "frame_time_labels": [0.5, 1.5, 2.5]}) == [0.5, 1.5, 2.5]
+    assert frame_time_labels({}) == []

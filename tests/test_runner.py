@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tempeval import registry
@@ -17,8 +18,8 @@ from tempeval.adapter import create_adapter
 from tempeval.errors import RunFileError, TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.results import read_run
-from tempeval.runner import RunOptions, run_task
-from tempeval.types import FramePolicy, Request, VideoRef
+from tempeval.runner import RunOptions, presented, run_task
+from tempeval.types import FramePolicy, Frames, Request, VideoRef
 from tests.conftest import gold_policy, task_samples
 
 
@@ -178,6 +179,18 @@ def test_frame_times_and_prompt_hash_logged(tmp_path: Path, load_options: LoadOp
     for record in read_run(summary.path).records:
         assert len(record["frame_times"]) == 8 and record["frame_times"] == sorted(record["frame_times"])
         assert len(record["prompt_sha"]) == 16 and record["output"] == "A"
+
+
+def test_a_permuted_order_is_labelled_by_presentation() -> None:
+    images = tuple(np.full((4, 4, 3), i, np.uint8) for i in range(3))
+    shown = Frames(images, (2.5, 0.5, 1.5), (75, 15, 45))  # the order a shuffle shows them in
+    assert presented(shown, FramePolicy(num_frames=3)) is shown, "time order: the true times"
+    for order in ("shuffled", "reversed"):
+        labelled = presented(shown, FramePolicy(num_frames=3, order=order))  # type: ignore[arg-type]
+        assert labelled.images == images, "the same pixels in the same order"
+        assert labelled.timestamps == (0.5, 1.5, 2.5) and labelled.indices == (15, 45, 75)
+        assert labelled.true_timestamps == (2.5, 0.5, 1.5) and labelled.true_indices == (75, 15, 45)
+        assert presented(labelled, FramePolicy(num_frames=3, order=order)).true_indices == (75, 15, 45)
 
 
 def test_time_blind_adapter_refused_for_grounding(tmp_path: Path, load_options: LoadOptions) -> None:

@@ -229,6 +229,30 @@ def test_runner_hands_over_frames_and_records_answers(synth_dir: Path, tmp_path:
         assert record["error"] is None and record["output"].startswith("answer ")
 
 
+def test_a_permuted_order_is_labelled_by_presentation_in_metadata_and_text(synth_dir: Path, tmp_path: Path) -> None:
+    adapter, backend = fake_adapter()
+    frames_policy = registry.get_task("synth_direction").frames.replace(order="shuffled")
+    options = RunOptions(out_dir=tmp_path, limit=4, load=LoadOptions(synth_dir=synth_dir), progress=False,
+                         frames=frames_policy)
+    summary = run_task(registry.get_task("synth_direction"), adapter, "vllm/org/video-model", options)
+    ((prompts, _),) = backend.engines[0].calls
+    run = read_run(Path(summary.path))
+    assert run.header["time_labels"] == "presentation"
+    permuted = 0
+    for record, sent in zip(run.records, prompts, strict=True):
+        ((_, metadata),) = sent["multi_modal_data"]["video"]
+        assert metadata["frames_indices"] == sorted(record["frame_indices"]), "indices rise with position"
+        labels = ", ".join(f"{t:.1f}" for t in sorted(record["frame_times"]))
+        assert f"frames are at {labels} seconds." in sent["prompt"], "text times rise with position"
+        assert record["frame_time_labels"] == sorted(record["frame_times"])
+        permuted += record["frame_times"] != sorted(record["frame_times"])
+        # The uuid names the pixels by their true (shuffled) indices, never the labels shared with time order.
+        assert sent["multi_modal_uuids"]["video"][0].split("#")[1] == "frames=" + ",".join(
+            str(i) for i in record["frame_indices"]
+        )
+    assert permuted, "the records keep the true times, in the order shown"
+
+
 def test_bad_arguments_and_missing_vllm_are_clear() -> None:
     with pytest.raises(TempevalError, match="video_input must be one of video, images"):
         create_adapter("vllm/m", {"video_input": "gif"})
