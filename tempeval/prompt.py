@@ -1,4 +1,12 @@
-"""Strict prompt rendering: a task's template over exactly the fields a sample provides."""
+"""Strict prompt rendering: a task's template over exactly the fields a sample provides.
+
+Placeholders (:data:`FIELDS`): ``{question}``, ``{options}`` (lettered, one per line), ``{instruction}`` (the
+answer format's instruction), ``{duration}`` and ``{query_time}`` (seconds, one decimal), ``{context}``,
+``{num_frames}`` (how many frames this request shows) and ``{in_time_order:TEXT}``, which renders TEXT when the
+frames are shown in time order and nothing under a permuted order (``--order shuffled|reversed``, the
+diagnostics), so a prompt states the order only when it is true. A line that a placeholder left empty is
+dropped; every other line, blank ones included, is kept as the template (and the values) have it.
+"""
 
 from __future__ import annotations
 
@@ -21,8 +29,10 @@ INSTRUCTIONS: dict[str, str] = {
 }
 """The answer instruction for each answer format; templates place it with ``{instruction}``."""
 
-FIELDS: tuple[str, ...] = ("question", "options", "instruction", "duration", "query_time", "context")
-"""The placeholders a template may use."""
+FIELDS: tuple[str, ...] = (
+    "question", "options", "instruction", "duration", "query_time", "context", "num_frames", "in_time_order",
+)
+"""The placeholders a template may use (see the module docstring)."""
 
 
 class TemplateError(TempevalError):
@@ -56,8 +66,37 @@ def answer_format_of(task: Task, sample: Sample) -> AnswerFormat:
     return sample.answer_format or task.answer_format
 
 
-def render(task: Task, sample: Sample, *, duration_s: float | None = None) -> str:
-    """The prompt text for one sample; empty lines left by absent fields are dropped."""
+class _WhenInTimeOrder:
+    """The value of ``{in_time_order:TEXT}``: formats as TEXT when the frames are in time order, else as ''."""
+
+    def __init__(self, in_time_order: bool) -> None:
+        self.in_time_order = in_time_order
+
+    def __format__(self, text: str) -> str:
+        return text if self.in_time_order else ""
+
+
+def render(
+    task: Task,
+    sample: Sample,
+    *,
+    duration_s: float | None = None,
+    num_frames: int | None = None,
+    in_time_order: bool = True,
+) -> str:
+    """The prompt text for one sample.
+
+    Args:
+        task: Its template.
+        sample: The question, options and other fields.
+        duration_s: Length of the visible video (``{duration}``).
+        num_frames: Frames the request shows (``{num_frames}``); ``None`` leaves it empty.
+        in_time_order: Whether they are shown in time order (``{in_time_order:TEXT}`` renders TEXT only then).
+
+    A template line that placeholders left empty (or all blank) is dropped, with a blank line it would leave
+    doubled; blank lines the template itself has are kept, and so are those inside values. Whitespace at the
+    start and end is trimmed.
+    """
     values = {
         "question": sample.question,
         "options": format_options(sample.choices) if sample.choices else "",
@@ -65,9 +104,21 @@ def render(task: Task, sample: Sample, *, duration_s: float | None = None) -> st
         "duration": "" if duration_s is None else f"{duration_s:.1f}",
         "query_time": "" if sample.query_time_s is None else f"{sample.query_time_s:.1f}",
         "context": sample.context or "",
+        "num_frames": "" if num_frames is None else str(num_frames),
+        "in_time_order": _WhenInTimeOrder(in_time_order),
     }
-    rendered = task.prompt.format_map(values)
-    return "\n".join(line for line in rendered.strip().splitlines() if line.strip())
+    lines: list[str] = []
+    dropped = False  # whether a line was dropped since the last one kept
+    for line in task.prompt.splitlines():
+        text = line.format_map(values)
+        if not text.strip() and template_fields(line):  # a placeholder emptied it
+            dropped = True
+            continue
+        if not text.strip() and dropped and lines and not lines[-1].strip():
+            continue  # the dropped line sat between two blank lines: keep one
+        lines.append(text)
+        dropped = False
+    return "\n".join(lines).strip()
 
 
 def prompt_sha(prompt: str) -> str:

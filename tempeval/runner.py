@@ -306,14 +306,22 @@ def _prepare(
                 "fix the annotation's time or the video file"
             )
             continue
+        policy = policies[sample.id]
         duration = None
         if info is not None and sample.video is not None:  # the sampler's own clip: bounds and query-time cap
-            start, end = clip_bounds(info, sample.video, policies[sample.id])
+            start, end = clip_bounds(info, sample.video, policy)
             duration = end - start
+        prompt = render(
+            task,
+            sample,
+            duration_s=duration,
+            num_frames=len(got) if got is not None else None,
+            in_time_order=policy.order == "original",
+        )
         request = Request(
             sample_id=sample.id,
-            prompt=render(task, sample, duration_s=duration),
-            frames=presented(got, policies[sample.id]) if got is not None else None,
+            prompt=prompt,
+            frames=presented(got, policy) if got is not None else None,
             answer_format=answer_format_of(task, sample),
             choices=sample.choices,
             generation=task.generation,

@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from tempeval import registry
+from tempeval.adapter import create_adapter
 from tempeval.benchmarks import tomato
 from tempeval.cli import main
 from tempeval.errors import TempevalError
 from tempeval.judge import JudgeUnavailable
 from tempeval.loaders import LoadOptions, load_samples
 from tempeval.results import read_run
+from tempeval.runner import RunOptions, run_task
 from tempeval.scoring.scorers import Reference, strict
-from tempeval.types import Sample
+from tempeval.types import Request, Sample
 from tests.fixtures import tomato as fixture
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
@@ -112,7 +114,8 @@ def test_no_logged_judge_reply_falls_back() -> None:
 def test_loader_builds_the_official_options_dict(data_root: Path) -> None:
     first = samples("count", data_root)[0]
     assert first.question == (
-        "<question>\nHow many trapezoid(s) does the person draw in the air throughout the entire video?\n</question>\n"
+        "<question>\nHow many trapezoid(s) does the person draw in the air throughout the entire video?\n"
+        "</question>\n\n"
         "<options>\n{'A': '2', 'B': '1', 'C': '3', 'D': '4', 'E': '5', 'F': '0'}\n</options>"
     )
     assert first.target == "C" and first.choices[2] == "3"  # answer 2 is a 0-based index
@@ -125,6 +128,44 @@ def test_loader_builds_the_official_options_dict(data_root: Path) -> None:
     task = registry.get_task("tomato_shape_trend")
     assert task.subset == "shape&trend" and task.group_by == ("demonstration_type",)
     assert task.generation.seed == 215 and task.frames.num_frames == 16
+
+
+def official_prompt(num_frames: int, question: str, options: dict[str, str]) -> str:
+    """``construct_prompt.py`` (fe2025f4) with its trailing spaces removed, after the official system prompt."""
+    return (
+        "You are an expert in understanding dynamics of objects.\n"
+        f"You will be provided with {num_frames} separate frames uniformly sampled from a video, the frames are "
+        "provided in chronological order of the video. Analyze these frames and provide the answer to the question "
+        "about the video content. Answer the multiple-choice question about the video content.\n\n"
+        "You must use these frames to answer the multiple-choice question; do not rely on any externel knowledge "
+        "or commonsense.\n\n"
+        f"<question>\n{question}\n</question>\n\n<options>\n{options}\n</options>\n\n"
+        "Even if the information in these separate frames is not enough to answer the question, PLEASE TRY YOUR "
+        "BEST TO GUESS AN ANSWER WHICH YOU THINK WOULD BE THE MOST POSSIBLE ONE BASED ON THE QUESTION.\n\n"
+        "DO NOT GENERATE ANSWER SUCH AS 'NOT POSSIBLE TO DETERMINE.'"
+    )
+
+
+def test_prompt_states_the_frames_shown_and_their_order_only_when_true(data_root: Path, tmp_path: Path) -> None:
+    prompts: dict[str, str] = {}
+
+    def listen(request: Request) -> str:
+        prompts[request.sample_id] = request.prompt
+        return "A"
+
+    task = registry.get_task("tomato_count")
+    first = samples("count", data_root)[0]
+    question = "How many trapezoid(s) does the person draw in the air throughout the entire video?"
+    options = {"A": "2", "B": "1", "C": "3", "D": "4", "E": "5", "F": "0"}
+    for order in ("original", "shuffled"):
+        policy = task.frames.replace(num_frames=8, order=order)
+        run_options = RunOptions(out_dir=tmp_path / order, load=LoadOptions(data_dir=data_root), progress=False,
+                                 frames=policy)
+        run_task(task, create_adapter("scripted", {"policy": listen}), "scripted", run_options)
+        expected = official_prompt(8, question, options)
+        if order == "shuffled":  # the frames are not in chronological order: the prompt does not say they are
+            expected = expected.replace(", the frames are provided in chronological order of the video.", ".")
+        assert prompts[first.id] == expected, order
 
 
 def test_malformed_record_names_file_and_id(tmp_path: Path) -> None:

@@ -9,9 +9,14 @@ Prompt (``construct_prompt.py``): the options are shown as the Python dict ``{'A
 loader builds the ``<question>``/``<options>`` block into the question text, since only it knows the options;
 the task YAML holds the fixed text around it, starting with the official system prompt ("You are an expert in
 understanding dynamics of objects.", put in the user turn as tasks have no system turn). The frame count in the
-text is the tasks' 16 (the official default). Blank lines and trailing spaces of the official text are dropped
-by tempeval's renderer. Frames: the official takes ``linspace(0, n - 1, 16)`` frame indices (first and last
-frame included); tempeval takes 16 segment midpoints. Generation: temperature 0, 1024 tokens, seed 215.
+text is the number of frames shown (``{num_frames}``; 16, the official default, unless ``--frames`` says
+otherwise), and the clause "the frames are provided in chronological order of the video" is there only when they
+are (``{in_time_order:...}``; not under a shuffled or reversed order). What the official shuffled setting said is
+unknown: its code is not in the repository (``evaluate.py`` passes a ``shuffle=`` argument that no
+``generate_response`` accepts) and ``construct_prompt`` states chronological order unconditionally. The official
+blank lines are kept; its trailing spaces are not. Frames: the official takes ``linspace(0, n - 1, 16)`` frame
+indices (first and last frame included); tempeval takes 16 segment midpoints. Generation: temperature 0, 1024
+tokens, seed 215.
 
 Official scorer (``parse_result.py``, ``get_categorized_score.py``), reproduced in :func:`official`:
 
@@ -85,7 +90,7 @@ def index2ans(options: Sequence[str]) -> dict[str, str]:
 
 def question_block(question: str, options: Sequence[str]) -> str:
     """The official ``<question>`` and ``<options>`` block, options as the Python dict the official prints."""
-    return f"<question>\n{question}\n</question>\n<options>\n{index2ans(options)}\n</options>"
+    return f"<question>\n{question}\n</question>\n\n<options>\n{index2ans(options)}\n</options>"
 
 
 def load(task: Task, dataset: DatasetEntry, options: LoadOptions) -> list[Sample]:
