@@ -151,3 +151,31 @@ def test_random_model_end_to_end(tmp_path: Path) -> None:
     run = read_run(next((tmp_path / "runs").rglob("charades_sta.jsonl")))
     assert run.header["task"] == "charades_sta" and len(run.records) == len(fixture.ANNOTATIONS)
     assert all(record["frame_times"] and record["error"] is None for record in run.records)
+
+
+@pytest.mark.parametrize("mode", ["official", "strict"])
+def test_formatted_windows_keep_their_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: str) -> None:
+    # eval_tvg.py uses the formatted numbers as given. Targets: id 0, 1 -> 24.3-30.4; 4 -> 4.3-12.5; 7 -> 0-4.
+    #   id 0 [30.4, 24.3] reversed: official IoU max(0, 24.3 - 30.4) / (30.4 - 24.3) = 0; strict unparseable
+    #   id 1 [-2.0, 1e+17]: officially IoU 6.1 / (1e17 + 2), not "2.0 - 1" (IoU 0); strict clips at 0: 6.1 / 1e17
+    #   id 4 [1e-05, 12.5]: IoU 8.2 / (12.5 - 1e-05), not 5 - 12.5 (IoU 0.65)
+    #   id 7 [-2.0, 2.0]: officially 2 / 6 (not 2 - 2: IoU 0); strict clips to 0-2: 2 / 4
+    # (An imported run has no video duration: strict clips at 0 only.)
+    fixture.build(tmp_path / "data")
+    formatted = {"0": {"timestamp": [[30.4, 24.3]]}, "1": {"timestamp": [[-2.0, 1e17]]},
+                 "4": {"timestamp": [[1e-05, 12.5]]}, "7": {"timestamp": [[-2.0, 2.0]]}}
+    path = tmp_path / "formatted.json"
+    path.write_text(json.dumps(formatted), encoding="utf-8")
+    argv = ["import", "--benchmark", "charades_sta", "--model", "m", str(path), "--data-dir", str(tmp_path / "data"),
+            "--out", str(tmp_path / "runs")]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "runs"), "--json", "--parser-mode", mode]) == 0
+    result = json.loads(capsys.readouterr().out.splitlines()[0])
+    if mode == "official":
+        ious = [0.0, 6.1 / (1e17 + 2), 8.2 / (12.5 - 1e-05), 2 / 6]
+        assert result["unparseable"] == 0
+    else:
+        ious = [0.0, 6.1 / 1e17, 8.2 / (12.5 - 1e-05), 2 / 4]
+        assert result["unparseable"] == 1
+    assert result["metrics"]["mIoU"] == pytest.approx(100 * sum(ious) / 4)

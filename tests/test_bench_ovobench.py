@@ -106,7 +106,7 @@ def official_file(items: dict[str, list[dict[str, object]]]) -> dict[str, list[d
     return {"backward": [], "realtime": [], "forward": [], **items}
 
 
-def mc(item_id: int, code: str, question_of: int, ground_truth: str, response: str | None) -> dict[str, object]:
+def mc(item_id: int, code: str, question_of: int, ground_truth: str, response: object) -> dict[str, object]:
     """An official backward/real-time result entry (utils/OVOBench.py's fields)."""
     task = next(i for i in fixture.items() if i["id"] == question_of)
     return {"id": item_id, "video": "/mnt/x.mp4", "task": code, "question": task["question"],
@@ -240,3 +240,15 @@ def test_parity_with_the_official_gemini_results(tmp_path: Path, capsys: pytest.
                  "OJR": 61.96, "FPD": 63.37, "REC": 35.53, "SSR": 74.24, "CRR": 61.67, "backward": 62.54,
                  "realtime": 69.32, "forward": 57.15, "overall": 63.00}
     assert {name: round(group[name], 2) for name in published} == published
+
+
+def test_one_element_list_responses_are_unwrapped_with_a_warning(data_root: Path, tmp_path: Path) -> None:
+    forward = [dict(item) for item in fixture.items() if "test_info" in item][:1]
+    forward[0]["test_info"] = [{**probe, "response": ["1"]} for probe in forward[0]["test_info"]]
+    results = official_file({"backward": [mc(0, "EPM", 0, "C", ["C"]), mc(1, "ASI", 1, "A", "A")], "forward": forward})
+    path = tmp_path / "Model_offline.json"
+    path.write_text(json.dumps(results))
+    n_probes = len(forward[0]["test_info"])
+    with pytest.warns(UserWarning, match=rf"Model_offline.json: {1 + n_probes} response\(s\) are one-element lists"):
+        outputs = ovobench.import_predictions([path], lambda name: samples(name, data_root))
+    assert outputs["ovobench_backward"] == {"0": "C", "1": "A"}

@@ -127,6 +127,45 @@ def test_first_ten_listed_windows_quirk() -> None:
         assert metrics["MR-full-R1@0.5"].value == expected and metrics["MR-full-mAP"].value == expected
 
 
+def test_reversed_window_as_long_as_the_truth_is_an_official_true_positive() -> None:
+    # GT [0, 10] and [50, 70]. [30, 20] is reversed and 10 s long: the mAP code's union (-10) + 10 - 0 = 0, IoU NaN,
+    # which passes every threshold: a TP on [0, 10], wherever it lies. [90, 70] (20 s) matches [50, 70] the same way.
+    # [40, 35] (5 s) has a negative union: IoU -0, a FP. Officially AP = 1 at precision 1, 1 (then FP): recall 1
+    # -> AP 1. R1 uses max end - min start as the union: 0. Strict: every reversed window has IoU 0.
+    windows = [[30, 20, 0.9], [90, 70, 0.8], [40, 35, 0.7]]
+    official = qvhighlights.moment_retrieval([scored([[0, 10], [50, 70]], prediction(windows))])
+    assert official["MR-full-mAP"].value == pytest.approx(100.0)
+    assert official["MR-short-mAP"].value == pytest.approx(100.0)  # [30, 20] against [0, 10] alone
+    assert official["MR-full-R1@0.5"].value == 0.0
+    strict = qvhighlights.moment_retrieval([scored([[0, 10], [50, 70]], prediction(windows), qvhighlights.strict)])
+    assert strict["MR-full-mAP"].value == 0.0 and strict["MR-full-R1@0.5"].value == 0.0
+
+
+@needs_shared
+def test_all_reversed_ground_truth_reproduces_the_official_script(tmp_path: Path) -> None:
+    # Every val ground-truth window reversed, score 1; the official eval.py gives these (run by hand on the script).
+    lines = []
+    for line in (SHARED / "qvhighlights" / "data" / "highlight_val_release.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        windows = [[w[1], w[0], 1.0] for w in record["relevant_windows"]]
+        lines.append(json.dumps({"qid": record["qid"], "pred_relevant_windows": windows}))
+    path = tmp_path / "reversed.jsonl"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    val = samples("qvhighlights_val", SHARED)
+    with pytest.warns(UserWarning, match=r"2803 predicted window\(s\) are reversed"):
+        outputs = qvhighlights.import_predictions([path], lambda task: val if task == "qvhighlights_val" else [])
+    by_id = {sample.id: sample for sample in val}
+    rows = []
+    for qid, output in outputs["qvhighlights_val"].items():
+        sample = by_id[qid]
+        score = qvhighlights.official(output, Reference("window", sample.target, meta=sample.meta))
+        rows.append(Row(qid, score.value, score.parsed, False, sample.meta, answer=score.answer,
+                        target=sample.target, output=output))
+    metrics = {name: round(m.value, 2) for name, m in qvhighlights.moment_retrieval(rows).items()}
+    assert metrics == {"MR-full-R1@0.5": 0.0, "MR-full-R1@0.7": 0.0, "MR-full-mAP": 99.76, "MR-full-mAP@0.5": 99.76,
+                       "MR-full-mAP@0.75": 99.76, "MR-short-mAP": 79.75, "MR-middle-mAP": 89.8, "MR-long-mAP": 92.73}
+
+
 HL_META = {"duration": 8, "relevant_clip_ids": [1, 2], "saliency_scores": [[4, 2, 0], [1, 3, 4]]}
 
 
@@ -173,7 +212,7 @@ def test_official_and_strict_scorers() -> None:
     assert qvhighlights.official(prediction([[140, 160, 1]]), reference).value == pytest.approx(0.5)
     assert qvhighlights.strict(prediction([[140, 160, 1]]), reference).value == pytest.approx(1.0)
     answer = qvhighlights.official(prediction([[0, 5, 0.2], [140, 150, 0.9]], [1, 2]), reference).answer
-    assert answer == {"windows": [[0, 5, 0.2], [140, 150, 0.9]], "saliency": [1.0, 2.0]}
+    assert answer == {"windows": [[0, 5, 0.2], [140, 150, 0.9]], "saliency": [1.0, 2.0], "official": True}
     malformed = qvhighlights.official(prediction([[0, 5]]), reference)
     assert not malformed.parsed and "[start, end, score]" in malformed.explanation
     assert not qvhighlights.official("no idea", reference).parsed

@@ -242,3 +242,20 @@ def test_real_annotations_load() -> None:
     per_category = Counter(s.meta["category"] for s in short)
     assert sorted(per_category.values()) == [129, 320, 530, 1109, 1342, 1536, 2099, 2802]
     assert len(samples("temporalbench_long", SHARED)) == 5485
+
+
+def test_one_element_list_responses_compare_the_whole_element(data_dir: Path, tmp_path: Path) -> None:
+    # get_qa_acc.py: GT.lower() == response[0].lower(); for a list response[0] is its first element, whole.
+    short = samples("temporalbench_short", data_dir)
+    responses: dict[str, Any] = {s.id: [f"{s.target}. {s.choices[0]}"] for s in short}  # right letter, with text
+    responses[short[1].id] = [short[1].target.lower()]  # exactly the letter: right
+    responses[short[2].id] = []  # IndexError officially
+    path = write_predictions(tmp_path / "temporalbench_short_qa" / "m.jsonl", responses)
+    with pytest.warns(UserWarning, match=r"8 response\(s\) are lists .*the official form is a string"):
+        outputs = temporalbench.import_predictions([path], lambda task: samples(task, data_dir))
+    scores = [temporalbench.first_character(outputs["temporalbench_short"][s.id] or "", Reference("letter", s.target))
+              for s in short]
+    assert [score.value for score in scores] == [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert not scores[2].parsed and all(score.parsed for i, score in enumerate(scores) if i != 2)
+    # A plain string still reads its first character.
+    assert temporalbench.first_character("A. text", Reference("letter", "A")).value == 1.0

@@ -60,6 +60,8 @@ def samples(subset: str, root: Path) -> list[Sample]:
         ("Answer is (B)", WORDS, ""),          # so does the space after "is"
         ("answer is:B", WORDS, ""),            # case-sensitive "Answer"
         ("Answer is:G", WORDS + ("x",) * 3, ""),  # the pattern stops at F even with 7 options
+        ("Answer is:F", WORDS, ""),            # a letter beyond the 4 options falls through (to the judge)
+        ("Answer is:(e)", WORDS, ""),
         ("The answer is B", WORDS, ""),
     ],
 )
@@ -101,6 +103,15 @@ def test_judge_then_fallback() -> None:
     assert (len(prompts), score.answer, score.value, score.parsed) == (5, "A", 0.0, False)
     prompts.clear()
     assert tomato.official("B", judge_saying("C")).answer == "B" and not prompts  # the rule settles it first
+    # Only exactly one valid letter is accepted: "AB", "ABC", "" and " C" are asked again 5 times, then the pick.
+    for reply in ("AB", "ABC", "BC", "", " C"):
+        prompts.clear()
+        score = tomato.official("I think it turns clockwise.", judge_saying(reply))
+        assert (len(prompts), score.answer, score.parsed) == (5, "A", False), reply
+    # "Answer is:F" of 4 options: no rule letter, so the judge is asked.
+    prompts.clear()
+    score = tomato.official("Answer is:F", judge_saying("C"))
+    assert (score.answer, score.value, score.parsed, len(prompts)) == ("C", 1.0, True, 1)
 
 
 def test_no_logged_judge_reply_falls_back() -> None:

@@ -95,3 +95,34 @@ def test_unparseable_scores_zero_and_is_flagged() -> None:
 def test_gold_text_round_trips(fmt: str, target: object) -> None:
     sample = Sample(id="s", kind="multiple_choice", question="q", choices=CHOICES, target=target)
     assert score_output(fmt, gold_text(sample, fmt), target, CHOICES).value == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The video is 30 seconds long. The moment is 32.0 - 35.0 seconds.", (32.0, 35.0)),
+        ("In the 2nd half: 20 - 25", (20.0, 25.0)),
+        ("Of the 60 s video, from 12.5 seconds to 20 seconds.", (12.5, 20.0)),
+        ("In a 40 s clip it happens between 3s and 7s.", (3.0, 7.0)),
+        ("Clip 1: 0:05–0:09", (5.0, 9.0)),
+        ("The video is 30 seconds long; it starts at 4.5 and ends at 9.", (4.5, 9.0)),
+        ("12 15", (12.0, 15.0)),  # no explicit range: the first two times
+        ("Answer: 3 to 8", (3.0, 8.0)),
+    ],
+)
+def test_window_prefers_an_explicit_range(text: str, expected: tuple[float, float]) -> None:
+    parsed = parse("window", text)
+    assert parsed.ok and parsed.answer == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "choices"),
+    [
+        ("There is no dimming, complete switching off", ("Gradual dimming", "Flickering", "Switching off")),
+        ("It does not move left, I think", CHOICES),
+        ("It isn't going down.", CHOICES),
+    ],
+)
+def test_letter_negated_mention_is_not_an_answer(text: str, choices: tuple[str, ...]) -> None:
+    parsed = parse("letter", text, choices)
+    assert not parsed.ok and "negation" in parsed.reason

@@ -9,22 +9,29 @@ Scoring: R1@0.3/0.5/0.7 and mIoU; official mode is TimeChat's parser and ``eval_
 
 Importer: TimeChat's prediction files keyed by the annotation ``id`` — the raw inference output (a list of
 ``{"id", "generated_cap", ...}``; the text is kept and parsed at scoring time) or the formatted file
-``{"<id>": {"timestamp": [[start, end]] or []}}`` that ``eval_tvg.py`` reads.
+``{"<id>": {"timestamp": [[start, end]] or []}}`` that ``eval_tvg.py`` reads. A formatted entry is kept as its JSON
+(``{"timestamp": [[start, end]]}``, the first window only, as ``eval_tvg.py`` reads) and its numbers are scored as
+given, never re-parsed from text: officially a reversed or negative window is used as it is (IoU by the formula, no
+swap, no clipping); strict clips it to the video and refuses a reversed one. ``[]`` is unparseable (a miss).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tempeval.benchmarks import grounding
 from tempeval.benchmarks.grounding import check_window
 from tempeval.data import convert_records, read_json, require, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry
+from tempeval.scoring import scorers
+from tempeval.scoring.scorers import Reference, iou, judge_answer, target_windows
 from tempeval.task import Task
-from tempeval.types import Sample, VideoRef
+from tempeval.types import Sample, Score, VideoRef
 
 if TYPE_CHECKING:
     from tempeval.importing import SamplesOf
@@ -86,17 +93,48 @@ def _predictions(raw: Any, path: Path) -> dict[str, str]:
     if isinstance(raw, list) and all(isinstance(r, Mapping) and {"id", "generated_cap"} <= r.keys() for r in raw):
         return {str(r["id"]): str(r["generated_cap"]) for r in raw}
     if isinstance(raw, Mapping) and all(isinstance(v, Mapping) and "timestamp" in v for v in raw.values()):
-        # The formatted file holds the parsed window (or none): written back as text that both parsers read
-        # as that window, and "" (unparseable, a miss) where there is none.
-        return {
-            str(k): " ".join(_window_text(w, f"{path}: id {k}") for w in v["timestamp"][:1]) for k, v in raw.items()
-        }
+        # The formatted file holds the parsed window (or none): kept as numbers in JSON, never re-parsed as text.
+        return {str(k): _formatted_text(v["timestamp"], f"{path}: id {k}") for k, v in raw.items()}
     raise TempevalError(
         f"{path}: not a TimeChat prediction file. Expected the inference output [{{\"id\", \"generated_cap\", ...}}] "
         "or the formatted file {\"<id>\": {\"timestamp\": [[start, end]]}}."
     )
 
 
-def _window_text(window: Any, where: str) -> str:
-    start, end = check_window(window, where)
-    return f"{start} - {end}"
+def _formatted_text(windows: Any, where: str) -> str:
+    if not isinstance(windows, list):
+        raise TempevalError(f"{where}: 'timestamp' must be a list of [start, end] windows, got {windows!r}.")
+    return json.dumps({"timestamp": [check_window(w, where) for w in windows[:1]]})
+
+
+def _formatted_window(output: str) -> tuple[float, float] | None | bool:
+    """The window of an imported formatted entry; None for an empty one; False when the output is free text."""
+    if not output.startswith('{"timestamp"'):
+        return False
+    try:
+        windows = json.loads(output)["timestamp"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return (float(windows[0][0]), float(windows[0][1])) if windows else None
+
+
+def official(output: str, reference: Reference) -> Score:
+    """An imported formatted window as given (``eval_tvg.py``: no swap, no clip); free text by TimeChat's parser."""
+    window = _formatted_window(output)
+    if window is False:
+        return grounding.official(output, reference)
+    if window is None:
+        return Score(0.0, None, parsed=False, explanation="no predicted window in the formatted file")
+    value = max(iou(window, truth) for truth in target_windows(reference.target))  # not even clipped at 0
+    return Score(value, list(window), explanation=f"IoU {value:.3f} (formatted window as given)")
+
+
+def strict(output: str, reference: Reference) -> Score:
+    """An imported formatted window clipped to the video (reversed: unparseable); free text by tempeval's parser."""
+    window = _formatted_window(output)
+    if window is False:
+        return scorers.strict(output, reference)
+    if window is None or window[0] > window[1]:
+        reason = "no predicted window" if window is None else f"start after end ({window[0]:g} > {window[1]:g})"
+        return Score(0.0, None, parsed=False, explanation=f"{reason} in the formatted file")
+    return judge_answer("window", window, reference)

@@ -24,8 +24,9 @@ Scoring: IoU = max(0, min(ends) - max(starts)) / (max(ends) - min(starts)) again
 one where there are several); the prediction is NOT clipped to the video; an unparseable answer is a miss (IoU 0)
 that stays in the denominator. TimeChat reports R@1 at IoU 0.3/0.5/0.7 only; tempeval adds mIoU.
 
-Strict mode is tempeval's ``strict`` scorer: the first two times in the answer (``mm:ss`` accepted), start after
-end is unparseable (never swapped), and the prediction is clipped to the video before the IoU.
+Strict mode is tempeval's ``strict`` scorer: the first explicit range in the answer ("a - b", "from a to b", "between
+a and b", ``mm:ss`` accepted), else a "starts at a ... ends at b" pair, else the first two times; start after end is
+unparseable (never swapped), and the prediction is clipped to the video before the IoU.
 """
 
 from __future__ import annotations

@@ -202,8 +202,9 @@ def import_predictions(
     else the first unmatched item of their code that does: some official files carry stale ids (Gemini's EPM file
     has ids 192, 225 and 239 twice, for items 194, 283 and 240). Probes match ``<id>_<index>`` at the same time.
     A ``null`` response (the official run's failed call) becomes a missing output, recorded as an error (0); a
-    one-element list (raw ``batch_decode`` output, as in the official Qwen2-VL files) is its string.
-    Predictions matching no current item are left out with a warning (the official script would count them).
+    one-element list (raw ``batch_decode`` output, as in the official Qwen2-VL files) is its string, with a warning
+    naming the file (the official script crashes on such lists). Predictions matching no current item are left out
+    with a warning (the official script would count them).
     """
     entries = [entry for path in paths if path.suffix == ".json" for entry in _file_entries(path)]
     outputs: dict[str, dict[str, str | None]] = {}
@@ -263,7 +264,9 @@ def _file_entries(path: Path) -> list[_Entry]:
             "'forward', as utils/OVOBench.py writes). Pass only official result files."
         )
     found: list[_Entry] = []
+    listed = 0
     for index, item in enumerate(item for items in data.values() for item in items):
+        listed += sum(_is_listed(entry) for entry in [item, *(item.get("test_info") or [])] if isinstance(entry, dict))
         try:
             code, item_id = str(item["task"]), int(item["id"])
             mode_of(code)
@@ -280,7 +283,19 @@ def _file_entries(path: Path) -> list[_Entry]:
                 f"malformed ({exc!r}); official items need task, id, question, ground_truth and response "
                 "(forward: test_info with realtime and response)."
             ) from None
+    if listed:
+        warnings.warn(
+            f"{path}: {listed} response(s) are one-element lists (raw batch_decode output); each is read as its "
+            "string. The official OVOBenchScore.py crashes on them, so these scores have no official counterpart "
+            "until the file holds strings.",
+            stacklevel=3,
+        )
     return found
+
+
+def _is_listed(entry: Mapping[str, Any]) -> bool:
+    response = entry.get("response")
+    return isinstance(response, list) and len(response) == 1
 
 
 def _response(entry: Mapping[str, Any]) -> str | None:

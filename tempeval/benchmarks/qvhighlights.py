@@ -32,6 +32,13 @@ Official quirks (reproduced by ``qvhighlights.official``):
    (:mod:`tempeval.benchmarks.grounding`).
 4. The official script rejects a submission that misses a query; here a missing, failed or unparseable answer is a
    query with no windows and no saliency (AP 0, R1 miss, Hit1 0), kept in the denominator.
+5. Reversed windows (start > end) are kept. In the mAP code a reversed window whose length equals a ground-truth
+   window's length has union ``(e - s) + (ge - gs) - 0 = 0`` and IoU 0/0 = NaN; NaN fails the "below threshold"
+   test and sorts first, so it is a true positive at every threshold wherever it lies (the val ground truth with every
+   window reversed scores MR-full-mAP 99.76, R1 0, with the official script). R1 uses another IoU (union = max
+   end - min start): 0 there.
+   The official scorer marks its answers ``"official": true`` and the mAP metric then reproduces this; strict
+   answers give such windows IoU 0. The importer warns when a submission has reversed windows.
 
 Strict mode (``qvhighlights.strict``) ranks windows by score before taking the top 1 / top 10, clips them to the
 video, and reads free text with tempeval's window parser.
@@ -40,6 +47,8 @@ video, and reads free text with tempeval's window parser.
 from __future__ import annotations
 
 import json
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,7 +159,9 @@ def _score(output: str, reference: Reference, *, strict_mode: bool) -> Score:
         ranked = sorted(windows, key=lambda window: -window[2])  # stable, as the official sort
         windows = [[*clip_window((start, end), duration), score] for start, end, score in ranked]
     value = _top_iou(windows, target_windows(reference.target))
-    answer = {"windows": windows, "saliency": saliency}
+    answer: dict[str, Any] = {"windows": windows, "saliency": saliency}
+    if not strict_mode:
+        answer["official"] = True  # the mAP metric then reproduces the reversed-window quirk (docstring, 5)
     return Score(value, answer, explanation=f"IoU {value:.3f} (top window of {len(windows)})")
 
 
@@ -196,12 +207,18 @@ def _ranked(answer: Any) -> tuple[Windows, list[float] | None]:
     return [[float(answer[0]), float(answer[1]), 1.0]], None
 
 
+def _is_official(answer: Any) -> bool:
+    """Whether a record's answer came from the official scorer (the mAP code's NaN IoU applies)."""
+    return isinstance(answer, Mapping) and bool(answer.get("official"))
+
+
 # ---------------------------------------------------------------------------------------------------- metrics
 
 
 def moment_retrieval(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
     """MR-full-R1@0.5/0.7, MR-full-mAP(@0.5, @0.75) and MR-{short,middle,long}-mAP, as ``eval.py`` defines them."""
     answers = [_ranked(row.answer)[0] for row in rows]
+    official = [_is_official(row.answer) for row in rows]
     truths = [target_windows(row.target) for row in rows]
     tops = [(row.cluster, _top_iou(windows, truth)) for row, windows, truth in zip(rows, answers, truths, strict=True)]
     out = {
@@ -215,7 +232,7 @@ def moment_retrieval(rows: Sequence[Row], by: str | None = None) -> dict[str, Me
             kept = tuple(truth if bounds is None else (w for w in truth if bounds[0] < w[1] - w[0] <= bounds[1]))
             if kept:
                 if (index, kept) not in memo:
-                    memo[(index, kept)] = _detection_ap(windows, kept)
+                    memo[(index, kept)] = _detection_ap(windows, kept, official=official[index])
                 units.append((row, memo[(index, kept)]))
         if not units:
             continue
@@ -227,21 +244,27 @@ def moment_retrieval(rows: Sequence[Row], by: str | None = None) -> dict[str, Me
     return out
 
 
-def _detection_ap(windows: Windows, ground_truth: Sequence[tuple[float, float]]) -> list[float]:
+def _detection_ap(
+    windows: Windows, ground_truth: Sequence[tuple[float, float]], *, official: bool = False
+) -> list[float]:
     """AP of one query's windows at each MR threshold (MMAction2's ``compute_average_precision_detection``).
 
+    ``official``: an IoU of 0/0 (a reversed window as long as a ground-truth one) is NaN, sorts first and matches
+    at every threshold, as in the official numpy code; otherwise it is 0.
     Plain Python: with ten windows and a few ground-truth windows per query, numpy's per-call cost dominates.
     """
     predictions = sorted(windows[:MAX_PREDICTED_WINDOWS], key=lambda window: -window[2])
     matched: list[set[int]] = [set() for _ in MR_IOU_THRESHOLDS]
     hits: list[list[bool]] = [[] for _ in MR_IOU_THRESHOLDS]
     for start, end, _ in predictions:
-        ious = [_detection_iou((start, end), window) for window in ground_truth]
-        # numpy's argsort()[::-1] of the original: descending, ties in reverse index order.
-        closest_first = sorted(range(len(ious)), key=ious.__getitem__)[::-1]
+        ious = [_detection_iou((start, end), window, official=official) for window in ground_truth]
+        # numpy's argsort()[::-1] of the original: descending, NaN first, ties in reverse index order.
+        closest_first = sorted(range(len(ious)), key=lambda j: (math.isnan(ious[j]), 0.0 if math.isnan(ious[j])
+                                                                 else ious[j]))[::-1]
         for t, threshold in enumerate(MR_IOU_THRESHOLDS):
-            # The closest ground-truth window above the threshold that no higher-scored window matched.
-            match = next((j for j in closest_first if ious[j] >= threshold and j not in matched[t]), None)
+            # The closest ground-truth window not below the threshold (NaN is not) that no higher-scored window
+            # matched.
+            match = next((j for j in closest_first if not ious[j] < threshold and j not in matched[t]), None)
             if match is not None:
                 matched[t].add(match)
             hits[t].append(match is not None)
@@ -253,10 +276,15 @@ def _detection_ap(windows: Windows, ground_truth: Sequence[tuple[float, float]])
     return [aps[tuple(column)] for column in hits]
 
 
-def _detection_iou(predicted: tuple[float, float], truth: tuple[float, float]) -> float:
-    """The mAP code's IoU: the union is both lengths minus the intersection (not max end - min start)."""
+def _detection_iou(predicted: tuple[float, float], truth: tuple[float, float], *, official: bool = False) -> float:
+    """The mAP code's IoU: the union is both lengths minus the intersection (not max end - min start).
+
+    A union of 0 (a reversed window exactly as long as the truth) is NaN when ``official``, else IoU 0.
+    """
     intersection = max(0.0, min(predicted[1], truth[1]) - max(predicted[0], truth[0]))
     union = (predicted[1] - predicted[0]) + (truth[1] - truth[0]) - intersection
+    if union == 0 and official:
+        return math.nan
     return intersection / union if union > 0 else 0.0
 
 
@@ -346,9 +374,28 @@ def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str
             raise TempevalError(f"{path}: every line must be an object with a 'qid' (the official submission format).")
         qids = [str(record["qid"]) for record in records]
         task = _task_covering(qids, path, samples_of)
+        _warn_reversed(path, records)
         lines = {qid: json.dumps(record, separators=(",", ":")) for qid, record in zip(qids, records, strict=True)}
         outputs.setdefault(task, {}).update(lines)
     return outputs
+
+
+def _warn_reversed(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
+    """Warn that reversed windows (start > end) are scored as the official script does, which can reward them."""
+    reversed_windows = sum(
+        1
+        for record in records
+        for window in record.get("pred_relevant_windows") or []
+        if isinstance(window, list) and len(window) >= 2 and all(map(is_number, window[:2])) and window[0] > window[1]
+    )
+    if reversed_windows:
+        warnings.warn(
+            f"{path}: {reversed_windows} predicted window(s) are reversed (start > end). They are kept as the official "
+            "script keeps them; its mAP counts a reversed window as long as a ground-truth window as a true positive "
+            "at every IoU threshold (IoU 0/0 = NaN), so official MR-mAP overrates this submission. Strict mode "
+            "scores them IoU 0.",
+            stacklevel=2,
+        )
 
 
 def _task_covering(qids: list[str], path: Path, samples_of: SamplesOf) -> str:

@@ -10,6 +10,10 @@ Official scoring (``get_qa_acc.py``; the same logic in lmms-eval):
 - a response is right iff ``GT.lower() == response[0].lower()``: only the FIRST CHARACTER counts, so "Because A
   ..." is read as "B" and " A" (leading space) is wrong. An empty response raises IndexError in the official script;
   here it is unparseable (scores 0, stays in the denominator, counted in the parse-failure rate).
+- a ``response`` written as a list (Qwen scripts do) is indexed, not sliced: ``response[0]`` is then its first
+  ELEMENT, compared whole with GT, so ``["A"]`` is right and ``["A. The man ..."]`` wrong (an empty list raises
+  IndexError). ``tempeval import`` keeps such a response as the JSON of the list, reproduces that, and warns: lists
+  are not the official form (a string is). Any output that is a JSON list of strings is read this way.
 - Binary Accuracy (BA) is micro over questions; Multiple Binary Accuracy (MBA) is the share of videos
   (``video_name``) all of whose questions are right. Per-dataset and per-category MBA group by video *within* the
   dataset/category, so a video counts once in every category it has questions in.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -136,9 +141,27 @@ def first_character(output: str, reference: Reference) -> Score:
     if not output:
         return Score(0.0, None, parsed=False, explanation="empty response (the official script raises IndexError)")
     target = str(reference.target)
+    listed = listed_response(output)
+    if listed is not None:  # response[0] of a list is its first element, compared whole
+        if not listed:
+            return Score(0.0, None, parsed=False, explanation="empty list (the official script raises IndexError)")
+        correct = listed[0].lower() == target.lower()
+        return Score(1.0 if correct else 0.0, listed[0].upper() if correct else listed[0],
+                     explanation=f"list response: first element {listed[0]!r} compared whole")
     # output[:len(target)] mirrors Vinoground's response[0][:len(GT)]; for a one-letter GT both are the first char.
     correct = output[: len(target)].lower() == target.lower()
     return Score(1.0 if correct else 0.0, output[0].upper(), explanation=f"first character {output[0]!r}")
+
+
+def listed_response(output: str) -> list[str] | None:
+    """The strings of an output that is a JSON list of strings (an imported list response), else None."""
+    if not output.startswith("["):
+        return None
+    try:
+        value = json.loads(output)
+    except ValueError:
+        return None
+    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
 
 
 def breakdown_all_correct(rows: Sequence[Row], by: str | None, unit: str, name: str) -> dict[str, MetricValue]:
@@ -193,15 +216,20 @@ def response_text(response: Any) -> str:
     return "" if response is None else str(response)
 
 
-def read_predictions(path: Path) -> dict[str, str]:
-    """``idx -> response`` from an official JSON-lines prediction file; a repeated idx is an error."""
-    predictions: dict[str, str] = {}
+def read_responses(path: Path) -> dict[str, Any]:
+    """``idx -> response`` as written (string or list) from an official JSON-lines file; a repeated idx is an error."""
+    predictions: dict[str, Any] = {}
     for number, item in _read_prediction_lines(path):
         idx = str(item["idx"])
         if idx in predictions:
             raise TempevalError(f"{path}: line {number} repeats idx {idx!r}; keep one prediction per question.")
-        predictions[idx] = response_text(item["response"])
+        predictions[idx] = item["response"]
     return predictions
+
+
+def read_predictions(path: Path) -> dict[str, str]:
+    """``idx -> response`` text (:func:`response_text`) from an official JSON-lines prediction file."""
+    return {idx: response_text(response) for idx, response in read_responses(path).items()}
 
 
 def import_predictions(
@@ -209,12 +237,23 @@ def import_predictions(
 ) -> dict[str, dict[str, str | None]]:
     """Official ``outputs/temporalbench_{short,long}_qa/<model>.jsonl`` files -> ``{task: {idx: response}}``.
 
-    Each line's ``idx`` decides its task (short or long); an idx in neither is an error naming the file.
+    Each line's ``idx`` decides its task (short or long); an idx in neither is an error naming the file. A list
+    response is kept as its JSON, which the official scorer reads as the script does, with a warning.
     """
     ids = {task: {s.id for s in samples_of(task)} for task in _tasks_named(paths)}
     out: dict[str, dict[str, str | None]] = {}
     for path in paths:
-        for idx, response in read_predictions(path).items():
+        responses = read_responses(path)
+        lists = [idx for idx, response in responses.items() if isinstance(response, list)]
+        if lists:
+            warnings.warn(
+                f"{path}: {len(lists)} response(s) are lists (first: idx {lists[0]!r}); the official form is a string. "
+                "get_qa_acc.py then compares the list's first element whole with GT (['A'] right, ['A. ...'] wrong), "
+                "and official mode reproduces that; write each response as a string to score its first character.",
+                stacklevel=2,
+            )
+        for idx, raw in responses.items():
+            response = json.dumps([str(v) for v in raw]) if isinstance(raw, list) else response_text(raw)
             task = next((name for name, known in ids.items() if idx in known), None)
             if task is None:
                 raise TempevalError(

@@ -27,7 +27,8 @@ Official scorer (``parse_result.py``, ``get_categorized_score.py``), reproduced 
    "Answer is:(B)" matches; letters A-F only; case-sensitive "Answer is"; a letter beyond the options falls
    through);
 2. if no valid letter: the judge (``reference.judge``, when given) with the official gpt-4o-mini extraction
-   prompt, up to 5 tries, its reply accepted only when it *is* a valid letter;
+   prompt, up to 5 tries, its reply accepted only when it *is* exactly one valid letter ("AB", "ABC", "", " A" and
+   "a" are rejected and asked again);
 3. if still none: a random letter. The official ``random.choice`` is **unseeded** (scores not reproducible);
    here it is ``random.Random(f"215:{sample_id}")`` (215 = the official generation seed). Such picks are flagged
    unparseable (they still score, as in the official), so the parse-failure rate shows how many were guessed.
@@ -142,7 +143,8 @@ def _sample(path: Path, record_id: str, record: Any, subset: str, task: Task, vi
 
 
 def pre_parse(response: str, choices: Sequence[str]) -> str:
-    """The official rule pre-parser (``pre_parser``); "" when no rule applies. Quirks in the module docstring."""
+    """The official rule pre-parser (``pre_parser``); "" when no rule gives a valid letter (the official then asks the
+    judge: its ``parsed_response not in all_choices`` test). Quirks in the module docstring."""
     all_choices = LETTERS[: len(choices)]
     response = response.strip()
     full_choices = [f"{letter}: {option}" for letter, option in index2ans(choices).items()]
@@ -151,7 +153,7 @@ def pre_parse(response: str, choices: Sequence[str]) -> str:
         return response.upper()
     if response.upper() in full_choices:
         return response[0].upper()
-    if match:
+    if match and match.group(1).upper() in all_choices:  # "Answer is:F" of 4 options falls through to the judge
         return match.group(1).upper()
     return ""
 
@@ -182,7 +184,9 @@ def _ask_judge(judge: Judge | None, response: str, choices: Sequence[str]) -> st
             reply = judge(prompt)
         except JudgeUnavailable:  # no --judge and no logged reply: the official would have asked gpt-4o-mini
             return None
-        if reply in LETTERS[: len(choices)]:  # the official accepts the reply only exactly as a valid letter
+        # The official accepts the reply only as exactly one valid letter (``in all_choices``, a list): not "AB",
+        # "ABC" or "" (a substring test on the letters string would take them), not " A" or "a".
+        if reply in list(LETTERS[: len(choices)]):
             return reply
     return ""
 

@@ -1,12 +1,20 @@
 """One tested parser per answer format. Each returns an explicit unparseable outcome instead of guessing.
 
 Strict rules (the default mode):
-- ``letter``: the answer is one option letter. Accepted: a bare letter ("B", "B.", "(B)", "B) left"), "answer: B",
-  "option B", one bracketed letter "(B)", or the text of exactly one option. More than one distinct letter, or
-  none, is unparseable. No fallback to "A" and no random pick.
+- ``letter``: the answer is one option letter. Accepted, in this order: a bare letter ("B", "B.", "(B)"); a capital
+  letter leading the answer and closed by punctuation ("B) left", "B. left", "B: left"); "answer B" / "option B" /
+  "choice B" (with "is" or ":" between), or one bracketed letter "(B)", when exactly one valid letter is named so;
+  the whole answer equal to one option's text (case-insensitive, a final full stop ignored); else exactly one
+  option's text mentioned as whole words ("It moves down." -> "down"), only when the answer holds no negation (no,
+  not, n't, never, neither, nor, none, without, instead, rather than): "There is no dimming, complete switching off"
+  is unparseable, not "switching off". More than one distinct letter or option, or none, is unparseable. No
+  fallback to "A" and no random pick.
 - ``yes_no`` / ``true_false``: the first word decides; otherwise exactly one of the two words must occur.
-- ``window``: the first two times, in seconds (``mm:ss`` accepted), as (start, end); start > end is unparseable
-  (never silently swapped).
+- ``window``: the first explicit range, in seconds (``mm:ss`` accepted, an optional "s"/"seconds" after each time):
+  "a - b" (or an en/em dash), "a to b", "from a to b", "between a and b"; else "start(s/ing) (at/:/is) a" with
+  "end(s/ing) (at/:/is) b"; only then the first two times anywhere. So a prompt echo before the answer ("The video
+  is 30 seconds long ... 32.0 - 35.0") and ordinals ("In the 2nd half: 20 - 25") do not supply the start.
+  Start > end is unparseable (never silently swapped).
 - ``number``: the first integer, or a number word up to twenty.
 """
 
@@ -40,6 +48,9 @@ def unparseable(reason: str) -> Parsed:
     return Parsed(None, False, reason)
 
 
+_NEGATION = re.compile(r"\b(?:no|not|never|neither|nor|none|without|instead|rather than)\b|n't\b")
+
+
 def parse_letter(text: str, choices: tuple[str, ...]) -> Parsed:
     """Parse a multiple-choice answer into an option letter (rules in the module docstring)."""
     valid = LETTERS[: len(choices)] if choices else LETTERS
@@ -69,6 +80,8 @@ def parse_letter(text: str, choices: tuple[str, ...]) -> Parsed:
     mentioned = [
         LETTERS[i] for i, choice in enumerate(choices) if re.search(rf"\b{re.escape(choice.lower())}\b", lowered)
     ]
+    if len(mentioned) == 1 and _NEGATION.search(lowered):
+        return unparseable("the answer mentions one option but holds a negation; not read as choosing it")
     if len(mentioned) == 1:
         return Parsed(mentioned[0], True)
     return unparseable("no single option letter found")
@@ -107,9 +120,32 @@ def _seconds(token: str) -> float:
     return total
 
 
+_BOUNDED_TIME = rf"(?<![\w.:]){_TIME}(?![\d:]|\.\d|[^\W\ds])"  # "2nd" is no time; "3s" is
+_UNIT = r"(?:\s*(?:s|secs?|seconds?)\b)?"
+_RANGE = re.compile(
+    rf"(?:from\s+)?{_BOUNDED_TIME}{_UNIT}\s*(?:-|–|—|to)\s*{_BOUNDED_TIME}"
+    rf"|between\s+{_BOUNDED_TIME}{_UNIT}\s+and\s+{_BOUNDED_TIME}",
+    re.IGNORECASE,
+)
+_START_AT = re.compile(rf"\bstart(?:s|ing|ed)?(?:\s+time)?\s*(?:at|:|is|from)?\s*{_BOUNDED_TIME}", re.IGNORECASE)
+_END_AT = re.compile(rf"\bend(?:s|ing|ed)?(?:\s+time)?\s*(?:at|:|is)?\s*{_BOUNDED_TIME}", re.IGNORECASE)
+
+
+def _explicit_window(text: str) -> tuple[str, str] | None:
+    """The times of the first explicit range, else of a start ... end pair; None without either."""
+    found = _RANGE.search(text)
+    if found:
+        start, end = (group for group in found.groups() if group is not None)
+        return start, end
+    start_at = _START_AT.search(text)
+    end_at = _END_AT.search(text, start_at.end()) if start_at else None
+    return (start_at.group(1), end_at.group(1)) if start_at and end_at else None
+
+
 def parse_window(text: str) -> Parsed:
-    """Parse a time window 'start - end' (seconds) into a (start, end) tuple of floats."""
-    numbers = re.findall(_TIME, text)
+    """Parse a time window into a (start, end) tuple of seconds: an explicit range first (module docstring)."""
+    explicit = _explicit_window(text)
+    numbers = list(explicit) if explicit else re.findall(_TIME, text)
     if len(numbers) < 2:
         return unparseable("fewer than two times found")
     start, end = _seconds(numbers[0]), _seconds(numbers[1])
