@@ -88,3 +88,22 @@ def test_import_tempeval_stays_light() -> None:
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_score_json_does_not_depend_on_record_order(
+    tmp_path: Path, synth_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same records written in another order (resume, merge, shards) print byte-identical scores and CIs."""
+    out = tmp_path / "runs"
+    argv = ["run", "--model", "random", "--task", "synth", "--out", str(out), "--synth-dir", str(synth_dir),
+            "--no-progress"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["score", str(out), "--json"]) == 0
+    before = capsys.readouterr().out
+    assert '"ci"' in before and "synth" in before
+    for file in out.rglob("*.jsonl"):
+        header, *records = file.read_text().splitlines()
+        file.write_text("\n".join([header, *reversed(records)]) + "\n")
+    assert main(["score", str(out), "--json"]) == 0
+    assert capsys.readouterr().out == before
