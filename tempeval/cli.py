@@ -415,6 +415,8 @@ def _adapter_arguments(cls: Any) -> str:
 def _cmd_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from tempeval.report import count_cell
+
     _, summaries = _load_runs([args.dir])
     table = pd.DataFrame(
         [
@@ -422,7 +424,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
                 "model": s.model,
                 "task": s.task,
                 "version": s.task_version,
-                "n": s.n,
+                "n": count_cell(s),
                 "errors": s.errors,
                 "unparseable %": round(s.parse_failure_rate, 1),
                 "headline": s.headline,

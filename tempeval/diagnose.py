@@ -47,7 +47,15 @@ from tempeval.errors import RunFileError, TempevalError
 from tempeval.loaders import load_samples
 from tempeval.results import read_run, rows_of
 from tempeval.runner import RunOptions, frame_policy, model_slug, run_path, run_task
-from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, pair_consistency, ratio
+from tempeval.scoring.metrics import (
+    BOOTSTRAP_RESAMPLES,
+    MetricValue,
+    Row,
+    Unit,
+    cluster_order,
+    pair_consistency,
+    ratio,
+)
 from tempeval.task import Task
 from tempeval.types import FramePolicy, Frames, Sample, VideoRef
 from tempeval.video import TIME_EPS_S, FrameSource, VideoError, VideoInfo
@@ -343,8 +351,9 @@ class PairedScores:
         resamples: int = BOOTSTRAP_RESAMPLES,
     ) -> PairedScores:
         """Build from each sample's cluster key and each variant's per-sample scores (aligned)."""
-        numbers: dict[Any, int] = {}
-        index = np.array([numbers.setdefault(c, len(numbers)) for c in clusters], dtype=np.int64)
+        # Clusters numbered in sorted key order, so the interval does not depend on the order of the records.
+        numbers = {c: i for i, c in enumerate(sorted(set(clusters), key=cluster_order))}
+        index = np.array([numbers[c] for c in clusters], dtype=np.int64)
         arrays = {name: np.asarray(values, dtype=np.float64) for name, values in scores.items()}
         return cls(index, arrays, seed, resamples)
 

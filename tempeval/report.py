@@ -29,13 +29,23 @@ def main_metrics(summary: RunSummary) -> list[str]:
     return sorted(names, key=lambda name: (name != summary.headline, names.index(name)))
 
 
+def count_cell(summary: RunSummary) -> str:
+    """'60', '40 INCOMPLETE 40/60' (killed, never resumed) or '20 partial' (a --limit run)."""
+    text = str(summary.n)
+    if not summary.complete:
+        text += f" INCOMPLETE {summary.n}/{summary.samples}"
+    if summary.partial:
+        text += " partial"
+    return text
+
+
 def summary_table(summaries: Sequence[RunSummary]) -> str:
     """One line per run: counts, then each main metric with its 95% CI."""
     rows = [("model", "task", "n", "errors", "unparseable", "metrics (95% CI)")]
     for s in summaries:
         metrics = "  ".join(f"{name} {metric_cell(s, name)}" for name in main_metrics(s))
         unparsed = f"{s.unparseable} ({s.parse_failure_rate:.1f}%)"
-        rows.append((s.model, f"{s.task}@{s.task_version}", str(s.n), str(s.errors), unparsed, metrics))
+        rows.append((s.model, f"{s.task}@{s.task_version}", count_cell(s), str(s.errors), unparsed, metrics))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for index, row in enumerate(rows):

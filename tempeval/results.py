@@ -207,6 +207,15 @@ class RunSummary:
     headline: str
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     path: str = ""
+    samples: int | None = None
+    """How many records the run should have (after limit, protocol and shard; from the header); None: unknown."""
+    partial: bool = False
+    """Run with a --limit smaller than the dataset (and not completed later by a run without one)."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run holds every sample it should (False for a run killed and never resumed)."""
+        return self.samples is None or self.n >= self.samples
 
     @property
     def parse_failure_rate(self) -> float:
@@ -228,6 +237,8 @@ class RunSummary:
             "metrics": {name: metric.value for name, metric in self.metrics.items()},
             "ci": {name: None if m.ci is None else list(m.ci) for name, m in self.metrics.items()},
             "path": self.path,
+            "samples": self.samples,
+            "complete": self.complete,
         }
 
 
@@ -288,7 +299,27 @@ def summarize(run: RunFile) -> RunSummary:
         headline=str(header.get("headline", "accuracy")),
         metrics=metrics,
         path=str(run.path),
+        samples=_expected_samples(header, len(records)),
+        partial=_is_partial(header, len(records)),
     )
+
+
+def _expected_samples(header: Mapping[str, Any], n: int) -> int | None:
+    """The header's sample count, unless a later resume with a larger --limit wrote past it (then: unknown)."""
+    samples = header.get("samples")
+    if not isinstance(samples, int) or n > samples:
+        return None
+    return samples
+
+
+def _is_partial(header: Mapping[str, Any], n: int) -> bool:
+    """A --limit below the dataset's size, unless the file was later filled past that limit by another run."""
+    limit, total, samples = header.get("limit"), header.get("dataset_samples"), header.get("samples")
+    if limit is None:
+        return False
+    if not isinstance(total, int):  # older files: the header's limit is all there is to go by
+        return True
+    return bool(limit < total and (not isinstance(samples, int) or n <= samples))
 
 
 def find_run_files(root: str | Path) -> Iterator[Path]:

@@ -148,6 +148,7 @@ def run_task(
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     skipped = [str(w.message) for w in caught if issubclass(w.category, data.SkippedRecordWarning)]
+    dataset_samples = len(samples)
     if options.limit is not None:
         samples = samples[: options.limit]
     if options.protocol is not None:  # after the limit, so every question keeps all its binary questions
@@ -158,6 +159,9 @@ def run_task(
         run_name = f"{run_name}.shard-{options.shard.index}-of-{options.shard.count}"
     path = run_path(options.out_dir, model, task, run_name)
     header = run_header(task, model, adapter.describe(), options)
+    # How many records this run should end with (after limit, protocol and shard), and how many samples the
+    # dataset has: `score` tells a killed run (INCOMPLETE n/N) from a --limit run (partial).
+    header.update(samples=len(samples), dataset_samples=dataset_samples)
     if options.shard is not None:
         header.update(shard=str(options.shard), shard_samples=len(samples))
     if skipped:  # never silently a smaller denominator

@@ -94,6 +94,7 @@ def merge(paths: Sequence[Path], out: Path) -> Path:
             records.append(record)
     header = {k: v for k, v in first.header.items() if k not in ("shard", "shard_samples")}
     header["merged_from"] = [str(run.path) for run in runs]
+    header["samples"] = len(records)
     with RunWriter(out, header) as writer:
         for record in records:
             writer.append({k: v for k, v in record.items() if k != "type"})

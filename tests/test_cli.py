@@ -88,3 +88,58 @@ def test_import_tempeval_stays_light() -> None:
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_score_json_does_not_depend_on_record_order(
+    tmp_path: Path, synth_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same records written in another order (resume, merge, shards) print byte-identical scores and CIs."""
+    out = tmp_path / "runs"
+    argv = ["run", "--model", "random", "--task", "synth", "--out", str(out), "--synth-dir", str(synth_dir),
+            "--no-progress"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["score", str(out), "--json"]) == 0
+    before = capsys.readouterr().out
+    assert '"ci"' in before and "synth" in before
+    for file in out.rglob("*.jsonl"):
+        header, *records = file.read_text().splitlines()
+        file.write_text("\n".join([header, *reversed(records)]) + "\n")
+    assert main(["score", str(out), "--json"]) == 0
+    assert capsys.readouterr().out == before
+
+
+def test_killed_run_is_incomplete_and_limit_run_is_partial_until_completed(
+    tmp_path: Path, synth_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tempeval.leaderboard import build as lb
+
+    out = tmp_path / "runs"
+    base = ["run", "--model", "random", "--out", str(out), "--synth-dir", str(synth_dir), "--no-progress"]
+    assert main([*base, "--task", "synth_direction"]) == 0
+    assert main([*base, "--task", "synth_order", "--limit", "20"]) == 0
+    killed = out / "random" / "synth_direction.jsonl"
+    killed.write_text("\n".join(killed.read_text().splitlines()[:41]) + "\n")  # header + 40 of 60: a kill
+    capsys.readouterr()
+
+    assert main(["score", str(out), "--json"]) == 0
+    by_task = {o["task"]: o for o in map(json.loads, capsys.readouterr().out.splitlines()) if "task" in o}
+    assert (by_task["synth_direction"]["samples"], by_task["synth_direction"]["complete"]) == (60, False)
+    assert (by_task["synth_order"]["samples"], by_task["synth_order"]["complete"]) == (20, True)
+    assert main(["score", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "INCOMPLETE 40/60" in table and "20 partial" in table
+    assert main(["show", str(out)]) == 0
+    assert "INCOMPLETE 40/60" in capsys.readouterr().out
+    lb.build([out], tmp_path / "site")
+    runs = {r["task"]: r for r in json.loads((tmp_path / "site" / "data.json").read_text())["runs"]}
+    assert (runs["synth_direction"]["complete"], runs["synth_direction"]["samples"]) == (False, 60)
+    assert runs["synth_order"]["partial"] is True
+
+    assert main([*base, "--task", "synth_order"]) == 0  # the --limit 20 run completed: no longer partial
+    capsys.readouterr()
+    assert main(["score", str(out / "random" / "synth_order.jsonl")]) == 0
+    assert "partial" not in capsys.readouterr().out
+    lb.build([out], tmp_path / "site2")
+    runs = {r["task"]: r for r in json.loads((tmp_path / "site2" / "data.json").read_text())["runs"]}
+    assert runs["synth_order"]["partial"] is False and runs["synth_order"]["complete"] is True

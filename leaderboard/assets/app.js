@@ -352,15 +352,21 @@
     else button.append(el("span", { class: "v missing" }, "—"),
       el("span", { class: "ci" }, `${b.tasks.length - cell.missing.length}/${b.tasks.length} tasks`));
     if (cell.errors || cell.unparseable) button.append(el("span", { class: "flag", title: flagText(cell) }, "●"));
-    if (cellRuns(cell).some((r) => r.limit)) {
+    if (cellRuns(cell).some((r) => r.partial)) {
       button.append(el("span", { class: "partial", title: "run with --limit: not the whole task" }, "partial"));
+    }
+    const unfinished = cellRuns(cell).filter((r) => r.complete === false);
+    if (unfinished.length) {
+      button.append(el("span", { class: "partial", title: "a run was stopped before its last sample and never resumed" },
+        unfinished.map((r) => `INCOMPLETE ${r.n}/${r.samples}`).join(" ")));
     }
     return button;
   }
 
   function runLine(run) {
     return `${run.task} v${run.task_version} · ${run.frames} · ${run.parser_mode || "?"} parser · n=${run.n}` +
-      (run.limit ? ` (first ${run.limit} only)` : "") +
+      (run.complete === false ? ` INCOMPLETE ${run.n}/${run.samples}` : "") +
+      (run.partial ? ` (first ${run.limit} only)` : "") +
       ` · errors ${fmt(run.error_rate)}% · unparseable ${fmt(run.parse_failure_rate)}% · ${run.file}`;
   }
 
@@ -701,7 +707,8 @@
       ["Dataset", run.dataset_revision || "—"],
       ["tempeval", (run.tempeval_version || "?") + (run.git_commit ? " @ " + String(run.git_commit).slice(0, 10) : "")],
     ];
-    if (run.limit) facts.push(["Limit", `first ${run.limit} samples only`]);
+    if (run.partial) facts.push(["Limit", `first ${run.limit} samples only`]);
+    if (run.complete === false) facts.push(["Status", `INCOMPLETE ${run.n}/${run.samples}: stopped before its last sample, never resumed`]);
     return el("dl", { class: "facts" }, facts.map(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
   }
 

@@ -4,6 +4,10 @@ Every metric here is a ratio of sums over *units* (a sample, a pair, a question 
 clustered (by video, or by the grouping key for group metrics) for the bootstrap: resampling whole clusters
 keeps questions about one video together, so the interval is not falsely narrow. Values are percentages.
 
+Intervals never depend on the order records were written: clusters are numbered in sorted key order (and
+``compute`` sorts rows by sample id) before resampling, so a resumed, merged or sharded run and its
+uninterrupted twin print the same interval.
+
 Errored samples count as wrong (value 0) and stay in the denominator; the summary reports how many there were.
 Unparseable outputs likewise score 0 and stay in the denominator.
 """
@@ -68,16 +72,31 @@ class Unit:
     den: float = 1.0
 
 
+def cluster_order(key: Hashable) -> tuple[str, str]:
+    """A total order on cluster keys of any type (str, int, tuple, None), for order-free bootstraps."""
+    return (type(key).__name__, repr(key))
+
+
+def _cluster_index(keys: Sequence[Hashable]) -> tuple[np.ndarray, int]:
+    """Each key's cluster number, clusters numbered in sorted key order (not in order of appearance)."""
+    numbers = {key: i for i, key in enumerate(sorted(set(keys), key=cluster_order))}
+    return np.array([numbers[key] for key in keys], dtype=np.int64), len(numbers)
+
+
 def ratio(units: Sequence[Unit], *, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES) -> MetricValue:
-    """sum(num) / sum(den) in percent, with a cluster bootstrap 95% percentile interval."""
+    """sum(num) / sum(den) in percent, with a cluster bootstrap 95% percentile interval.
+
+    Units are put in a canonical order first (by cluster key, then value), so the result is the same for any
+    order of the input, down to the last bit of the float sums.
+    """
     if not units:
         return MetricValue(float("nan"), None, 0)
-    clusters: dict[Hashable, int] = {}
-    index = np.array([clusters.setdefault(u.cluster, len(clusters)) for u in units])
-    num = np.bincount(index, weights=[u.num for u in units], minlength=len(clusters))
-    den = np.bincount(index, weights=[u.den for u in units], minlength=len(clusters))
+    units = sorted(units, key=lambda u: (cluster_order(u.cluster), u.num, u.den))
+    index, count = _cluster_index([u.cluster for u in units])
+    num = np.bincount(index, weights=[u.num for u in units], minlength=count)
+    den = np.bincount(index, weights=[u.den for u in units], minlength=count)
     value = 100.0 * num.sum() / den.sum()
-    if len(clusters) < 2:
+    if count < 2:
         return MetricValue(float(value), None, len(units))
     draws = _bootstrap_ratios(num, den, seed=seed, resamples=resamples)
     low, high = np.percentile(draws, [2.5, 97.5])
@@ -181,13 +200,13 @@ def macro_accuracy(rows: Sequence[Row], by: str | None = None) -> dict[str, Metr
     groups = _groups(rows, key)
     means: list[float] = []
     draws: list[np.ndarray] = []
-    for members in groups.values():
-        clusters: dict[Hashable, int] = {}
-        index = np.array([clusters.setdefault(r.cluster, len(clusters)) for r in members])
-        num = np.bincount(index, weights=[r.value for r in members], minlength=len(clusters))
-        den = np.bincount(index, minlength=len(clusters)).astype(float)
+    for _, members in sorted(groups.items(), key=lambda item: cluster_order(item[0])):
+        members = sorted(members, key=lambda r: (cluster_order(r.cluster), r.value))
+        index, count = _cluster_index([r.cluster for r in members])
+        num = np.bincount(index, weights=[r.value for r in members], minlength=count)
+        den = np.bincount(index, minlength=count).astype(float)
         means.append(100.0 * num.sum() / den.sum())
-        if len(clusters) >= 2:
+        if count >= 2:
             draws.append(_bootstrap_ratios(num, den, seed=len(draws), resamples=BOOTSTRAP_RESAMPLES))
     if not means:
         return {"macro_accuracy": MetricValue(float("nan"), None, 0)}
@@ -244,5 +263,5 @@ def get_metric(name: str) -> MetricFunction:
 
 
 def compute(name: str, rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
-    """Run the metric called ``name``."""
-    return get_metric(name)(rows, by)
+    """Run the metric called ``name`` on ``rows`` sorted by sample id (stable), so record order never matters."""
+    return get_metric(name)(sorted(rows, key=lambda r: r.sample_id), by)
