@@ -145,11 +145,16 @@ class RunWriter:
     """Appends records to a run file, one flushed line each."""
 
     def __init__(self, path: Path, header: Mapping[str, Any] | None) -> None:
-        """Open ``path`` for appending; write ``header`` first when given (a new file)."""
+        """Open ``path`` for appending; when ``header`` is given, empty the file and write it first (a new run).
+
+        Always append mode, so every line lands at the end of the file, wherever its size stands. The caller
+        holds :func:`run_lock` on ``path``.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._handle: IO[str] = path.open("w" if header is not None else "a", encoding="utf-8")
+        self._handle: IO[str] = path.open("a", encoding="utf-8")
         if header is not None:
+            self._handle.truncate(0)
             self._write(dict(header))
 
     def _write(self, obj: Mapping[str, Any]) -> None:
