@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from tempeval.adapter import create_adapter
 from tempeval.cli import main
 from tempeval.errors import RunFileError
 from tempeval.loaders import LoadOptions
-from tempeval.results import run_lock
+from tempeval.results import RunWriter, read_run, run_lock
 from tempeval.runner import RunOptions, run_task
+from tempeval.sharding import merge
 
 
 def options(tmp_path: Path, load_options: LoadOptions, **changes: object) -> RunOptions:
@@ -44,3 +46,78 @@ def test_score_with_a_judge_takes_the_lock(tmp_path: Path, load_options: LoadOpt
     assert "is being written by" in capsys.readouterr().err
     assert path.read_bytes() == before
     assert main(["score", str(path)]) == 0, "plain scoring only reads: no lock needed"
+
+
+def shards_of(tmp_path: Path, synth_dir: Path) -> list[Path]:
+    out = tmp_path / "runs"
+    for k in (1, 2):
+        assert main(["run", "--model", "random", "--task", "synth_direction", "--synth-dir", str(synth_dir),
+                     "--out", str(out), "--no-progress", "--limit", "12", "--shard", f"{k}/2"]) == 0
+    return [out / "random" / f"synth_direction.shard-{k}-of-2.jsonl" for k in (1, 2)]
+
+
+class Killed(BaseException):
+    """Stands for a kill mid-write."""
+
+
+def dies_after(count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = RunWriter.append
+    calls = [0]
+
+    def append(self: RunWriter, record: dict) -> None:
+        calls[0] += 1
+        if calls[0] > count:
+            raise Killed
+        original(self, record)
+
+    monkeypatch.setattr(RunWriter, "append", append)
+
+
+def test_merge_killed_midway_keeps_the_previous_file(tmp_path: Path, synth_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    shards = shards_of(tmp_path, synth_dir)
+    merged = tmp_path / "merged.jsonl"
+    merge(shards, merged)
+    good = merged.read_bytes()
+    assert len(read_run(merged).records) == 12
+    dies_after(5, monkeypatch)
+    with pytest.raises(Killed):
+        merge(shards, merged)
+    assert merged.read_bytes() == good, "the previous merged file is whole until the new one replaces it"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["merged.jsonl", "merged.jsonl.lock", "runs"]
+    monkeypatch.undo()
+    with run_lock(merged), pytest.raises(RunFileError, match="is being written by"):
+        merge(shards, merged)
+
+
+def import_charades(tmp_path: Path, model: str) -> int:
+    from tests.fixtures import charades_sta
+
+    if not (tmp_path / "data").exists():
+        charades_sta.build(tmp_path / "data")
+    predictions = tmp_path / "preds.json"
+    predictions.write_text(json.dumps({"0": {"timestamp": [[24.3, 30.4]]}}), encoding="utf-8")
+    return main(["import", "--benchmark", "charades_sta", "--model", model, str(predictions),
+                 "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "runs")])
+
+
+def test_import_replaces_only_an_earlier_import_and_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert import_charades(tmp_path, "timechat") == 0
+    imported = tmp_path / "runs" / "timechat" / "charades_sta.jsonl"
+    good = imported.read_bytes()
+    assert import_charades(tmp_path, "timechat") == 0, "an earlier import of the same thing is replaced"
+    dies_after(1, monkeypatch)
+    with pytest.raises(Killed):
+        import_charades(tmp_path, "timechat")
+    monkeypatch.undo()
+    assert read_run(imported).header["imported"] and len(imported.read_bytes()) == len(good)
+
+    assert main(["run", "--model", "random", "--task", "charades_sta", "--data-dir", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "runs"), "--no-progress"]) == 0
+    ran = tmp_path / "runs" / "random" / "charades_sta.jsonl"
+    before = ran.read_bytes()
+    capsys.readouterr()
+    assert import_charades(tmp_path, "random") == 2
+    assert "is not an earlier import" in capsys.readouterr().err
+    assert ran.read_bytes() == before, "a 'tempeval run' file is never overwritten by an import"
