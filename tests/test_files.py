@@ -121,3 +121,30 @@ def test_import_replaces_only_an_earlier_import_and_atomically(tmp_path: Path, m
     assert import_charades(tmp_path, "random") == 2
     assert "is not an earlier import" in capsys.readouterr().err
     assert ran.read_bytes() == before, "a 'tempeval run' file is never overwritten by an import"
+
+
+def test_leaderboard_build_killed_midway_keeps_the_previous_site(tmp_path: Path, load_options: LoadOptions,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tempeval.leaderboard import build as lb
+
+    a_run(tmp_path, load_options)
+    site = tmp_path / "site"
+    lb.build([tmp_path / "runs"], site)
+    (site / "CNAME").write_text("board.example.org\n", encoding="utf-8")  # the user's own file
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert any(p.parts[0] == "samples" for p in before)
+
+    def torn(out: Path, data: dict) -> None:
+        (out / "data.js").write_text("", encoding="utf-8")
+        raise Killed
+
+    monkeypatch.setattr(lb, "_write_site", torn)
+    with pytest.raises(Killed):
+        lb.build([tmp_path / "runs"], site)
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before, "a failed build leaves the previous site exactly as it was"
+    monkeypatch.undo()
+    lb.build([tmp_path / "runs"], site)
+    assert (site / "CNAME").read_text(encoding="utf-8") == "board.example.org\n"
+    assert (site / "data.js").stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "site"], "no staging folder left behind"
