@@ -129,11 +129,29 @@ def build(run_dirs: Sequence[Path], out: Path, models_file: Path | None = None) 
     metadata = _load_models(run_dirs, models_file)  # fail on a bad models file before any work
     runs, skipped = _read_headers(run_dirs)
     diagnoses = _read_diagnoses(run_dirs)
-    _prepare(out)
+    staging = _prepare(out)
+    try:
+        _build_into(staging, runs, skipped, diagnoses, metadata, run_dirs)
+        _swap_in(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return out / "index.html"
+
+
+def _build_into(
+    staging: Path,
+    runs: list[_Run],
+    skipped: list[dict[str, str]],
+    diagnoses: list[dict[str, Any]],
+    metadata: dict[str, dict[str, Any]],
+    run_dirs: Sequence[Path],
+) -> None:
+    """Write the whole site into ``staging`` (a folder no reader looks at yet)."""
     registry.groups()  # read the task catalogue once here, so that forked workers inherit it
     while True:
         runs = _classify(runs, _variant_paths(diagnoses))
-        read, groups, failed = _read_all(runs, out / SAMPLES_DIR)
+        read, groups, failed = _read_all(runs, staging / SAMPLES_DIR)
         if not failed:
             break
         # A file that passed the header check but not read_run or summarize: drop it, decide again what counts.
@@ -148,8 +166,7 @@ def build(run_dirs: Sequence[Path], out: Path, models_file: Path | None = None) 
         )
     models = _models(sorted({r.model for r in read}), metadata)
     data = _site_data(read, groups, models, diagnoses, skipped, run_dirs)
-    _write_site(out, data)
-    return out / "index.html"
+    _write_site(staging, data)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -668,12 +685,41 @@ def _round(value: float | None) -> float | None:
 # Writing
 
 
-def _prepare(out: Path) -> None:
-    """Create the site folder; remove the sample files of an earlier build (its runs may be gone)."""
-    samples = out / SAMPLES_DIR
-    samples.mkdir(parents=True, exist_ok=True)
-    for old in samples.glob("r*.js"):
-        old.unlink()
+SITE_FILES = (*ASSETS, "data.js", "data.json", "overview.csv", SAMPLES_DIR)
+"""What a build writes; anything else a user keeps in the site folder (a CNAME, notes) is carried over."""
+
+
+def _prepare(out: Path) -> Path:
+    """An empty staging folder beside ``out``: the site is built there whole, then renamed into place.
+
+    A kill mid-build leaves the previous site as it was (and a hidden staging folder), never a ``data.js`` of
+    0 bytes or one naming sample files that are gone.
+    """
+    if out.exists() and not out.is_dir():
+        raise TempevalError(f"{out} is a file; the leaderboard is written into a folder. Give -o a folder.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.building-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / SAMPLES_DIR).mkdir(parents=True)
+    return staging
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Put the built site at ``out``: the user's own files are carried over, then two renames swap folders."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    for entry in out.iterdir():
+        if entry.name not in SITE_FILES:
+            if entry.is_dir():
+                shutil.copytree(entry, staging / entry.name, symlinks=True)
+            else:
+                shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
+    retired = out.parent / f".{out.name}.old-{os.getpid()}"
+    os.replace(out, retired)
+    os.replace(staging, out)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def _write_site(out: Path, data: dict[str, Any]) -> None:

@@ -312,7 +312,9 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _load_runs(paths: Sequence[Path], parser_mode: str | None = None, judge: Any = None) -> tuple[list[Any], list[Any]]:
-    from tempeval.results import find_run_files, read_run, summarize
+    import contextlib
+
+    from tempeval.results import find_run_files, read_run, run_lock, summarize
     from tempeval.scoring.rescore import rescore, save_judge_calls
 
     files = [file for path in paths for file in find_run_files(path)]
@@ -320,9 +322,11 @@ def _load_runs(paths: Sequence[Path], parser_mode: str | None = None, judge: Any
         raise TempevalError(f"No run files (*.jsonl) found in {', '.join(map(str, paths))}.")
     runs = []
     for file in files:
-        original = read_run(file)
-        runs.append(rescore(original, parser_mode, judge))
-        saved = save_judge_calls(original, runs[-1]) if judge is not None else 0
+        # A judge's replies are appended to the file: hold its lock, as a run does, from read to write.
+        with run_lock(file) if judge is not None else contextlib.nullcontext():
+            original = read_run(file)
+            runs.append(rescore(original, parser_mode, judge))
+            saved = save_judge_calls(original, runs[-1]) if judge is not None else 0
         if saved:
             print(f"{file}: {saved} record(s) judged; replies saved in the file for later scoring.", file=sys.stderr)
     return runs, [summarize(run) for run in runs]

@@ -12,11 +12,12 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tempeval import benchmarks, registry
-from tempeval.errors import TempevalError, unknown_name
+from tempeval.errors import RunFileError, TempevalError, unknown_name
 from tempeval.loaders import LoadOptions, load_samples
-from tempeval.results import RunWriter
+from tempeval.results import read_run, run_lock, write_run_file
 from tempeval.runner import RunOptions, build_record, run_header, run_path
 from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.types import Prediction, Sample
@@ -72,10 +73,31 @@ def import_runs(
         header.update(frames=None, decoder=None, imported=True)
         _, scorer = scorer_for(header)
         path = run_path(out_dir, model, task)
-        with RunWriter(path, header) as writer:
-            for sample in samples_of(task_name):
-                text = outputs.get(sample.id)
-                prediction = Prediction(sample.id, text, error=None if sample.id in outputs else MISSING)
-                writer.append(score_record(build_record(task, sample, prediction), scorer))
-        written.append(path)
+        records = []
+        for sample in samples_of(task_name):
+            text = outputs.get(sample.id)
+            prediction = Prediction(sample.id, text, error=None if sample.id in outputs else MISSING)
+            records.append(score_record(build_record(task, sample, prediction), scorer))
+        with run_lock(path):  # written whole, then renamed onto the path: a kill keeps the previous file
+            _check_replaceable(path, header)
+            written.append(write_run_file(path, header, records))
     return written
+
+
+def _check_replaceable(path: Path, header: Mapping[str, Any]) -> None:
+    """Refuse to replace anything but an earlier import of the same task for the same model."""
+    if not path.exists():
+        return
+    try:
+        existing = read_run(path).header
+    except RunFileError as exc:
+        existing, problem = {}, f" ({exc})"
+    else:
+        problem = ""
+    same = existing.get("imported") is True and all(existing.get(k) == header.get(k) for k in ("task", "model"))
+    if not same:
+        raise RunFileError(
+            f"{path} exists and is not an earlier import of {header.get('task')} for model {header.get('model')!r}"
+            f"{problem}; import never replaces it. Give --out another folder or another --model label, or "
+            "delete that file first."
+        )

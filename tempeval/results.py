@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -159,11 +159,16 @@ class RunWriter:
     """Appends records to a run file, one flushed line each."""
 
     def __init__(self, path: Path, header: Mapping[str, Any] | None) -> None:
-        """Open ``path`` for appending; write ``header`` first when given (a new file)."""
+        """Open ``path`` for appending; when ``header`` is given, empty the file and write it first (a new run).
+
+        Always append mode, so every line lands at the end of the file, wherever its size stands. The caller
+        holds :func:`run_lock` on ``path``.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._handle: IO[str] = path.open("w" if header is not None else "a", encoding="utf-8")
+        self._handle: IO[str] = path.open("a", encoding="utf-8")
         if header is not None:
+            self._handle.truncate(0)
             self._write(dict(header))
 
     def _write(self, obj: Mapping[str, Any]) -> None:
@@ -175,6 +180,11 @@ class RunWriter:
         """Write one sample record."""
         self._write({"type": "record", **record})
 
+    def sync(self) -> None:
+        """Flush the file to disk (``fsync``)."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
     def close(self) -> None:
         """Close the file."""
         self._handle.close()
@@ -184,6 +194,41 @@ class RunWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def write_run_file(path: Path, header: Mapping[str, Any], records: Iterable[Mapping[str, Any]]) -> Path:
+    """Write a whole run file at once, atomically: the old file stays whole until the new one is complete.
+
+    The records go to a temporary file beside ``path``, which is synced to disk and then renamed onto ``path``;
+    a kill midway leaves the previous file (or none) and a stray ``.tmp`` file, never a shorter run file. The
+    caller holds :func:`run_lock` on ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # not *.jsonl: never read as a run file
+    try:
+        with RunWriter(temporary, header) as writer:
+            for record in records:
+                writer.append({key: value for key, value in record.items() if key != "type"})
+            writer.sync()
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _sync_folder(path.parent)
+    return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the platform can open folders)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
 
 
 def _json_default(value: Any) -> Any:

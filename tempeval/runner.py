@@ -167,14 +167,16 @@ def run_task(
     if skipped:  # never silently a smaller denominator
         header["skipped_records"] = {"count": len(skipped), "first": skipped[:SKIPPED_SHOWN]}
     _, scorer = scorer_for(header)
-    done = set() if options.fresh else _finished_ids(path, header)
-    pending = [s for s in samples if s.id not in done]
-    judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
-    if judge is not None:
-        header["judge_args"] = judge.describe()
-    # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
-    source = frame_source or FrameSource(decoder=options.decoder)
+    # The lock comes first: reading (and repairing a torn last line of) a file another process is writing would
+    # truncate that writer's file.
     with run_lock(path):
+        done = set() if options.fresh else _finished_ids(path, header)
+        pending = [s for s in samples if s.id not in done]
+        judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
+        if judge is not None:
+            header["judge_args"] = judge.describe()
+        # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
+        source = frame_source or FrameSource(decoder=options.decoder)
         writer = RunWriter(path, header if options.fresh or not path.exists() else None)
         try:
             with _progress(len(pending), f"{model} · {task.name}", options.progress) as bar:
@@ -188,7 +190,7 @@ def run_task(
             writer.close()
             if judge is not None:
                 judge.close()
-    return summarize(read_run(path))
+        return summarize(read_run(path))
 
 
 def _check_capabilities(task: Task, adapter: Adapter) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tempeval.errors import RunFileError, TempevalError
-from tempeval.results import RunFile, RunWriter, config_differences, read_run
+from tempeval.results import RunFile, config_differences, read_run, run_lock, write_run_file
 from tempeval.types import Sample
 
 
@@ -95,10 +95,8 @@ def merge(paths: Sequence[Path], out: Path) -> Path:
     header = {k: v for k, v in first.header.items() if k not in ("shard", "shard_samples")}
     header["merged_from"] = [str(run.path) for run in runs]
     header["samples"] = len(records)
-    with RunWriter(out, header) as writer:
-        for record in records:
-            writer.append({k: v for k, v in record.items() if k != "type"})
-    return out
+    with run_lock(out):  # written whole into a temporary file, then renamed: a kill never leaves a shorter file
+        return write_run_file(out, header, records)
 
 
 def _shard_of(run: RunFile) -> Shard:

@@ -1,0 +1,150 @@
+"""Run files are atomic, locked and complete: no second process repairs, replaces or half-writes them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tempeval import registry
+from tempeval.adapter import create_adapter
+from tempeval.cli import main
+from tempeval.errors import RunFileError
+from tempeval.loaders import LoadOptions
+from tempeval.results import RunWriter, read_run, run_lock
+from tempeval.runner import RunOptions, run_task
+from tempeval.sharding import merge
+
+
+def options(tmp_path: Path, load_options: LoadOptions, **changes: object) -> RunOptions:
+    return RunOptions(out_dir=tmp_path / "runs", load=load_options, progress=False, **changes)  # type: ignore[arg-type]
+
+
+def a_run(tmp_path: Path, load_options: LoadOptions, limit: int = 3) -> Path:
+    task = registry.get_task("synth_order")
+    return Path(run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, limit=limit)).path)
+
+
+def test_second_run_never_repairs_a_file_another_process_writes(tmp_path: Path, load_options: LoadOptions) -> None:
+    path = a_run(tmp_path, load_options)
+    with path.open("ab") as handle:
+        handle.write(b'{"type": "record", "sample_id": "half-writ')  # the writer is mid-line
+    before = path.read_bytes()
+    task = registry.get_task("synth_order")
+    with run_lock(path), pytest.raises(RunFileError, match="is being written by"):
+        run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, limit=3))
+    assert path.read_bytes() == before, "the refused run must not touch the writer's file"
+
+
+def test_score_with_a_judge_takes_the_lock(tmp_path: Path, load_options: LoadOptions,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = a_run(tmp_path, load_options)
+    before = path.read_bytes()
+    with run_lock(path):
+        assert main(["score", str(path), "--judge", "scripted"]) == 2
+    assert "is being written by" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    assert main(["score", str(path)]) == 0, "plain scoring only reads: no lock needed"
+
+
+def shards_of(tmp_path: Path, synth_dir: Path) -> list[Path]:
+    out = tmp_path / "runs"
+    for k in (1, 2):
+        assert main(["run", "--model", "random", "--task", "synth_direction", "--synth-dir", str(synth_dir),
+                     "--out", str(out), "--no-progress", "--limit", "12", "--shard", f"{k}/2"]) == 0
+    return [out / "random" / f"synth_direction.shard-{k}-of-2.jsonl" for k in (1, 2)]
+
+
+class Killed(BaseException):
+    """Stands for a kill mid-write."""
+
+
+def dies_after(count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = RunWriter.append
+    calls = [0]
+
+    def append(self: RunWriter, record: dict) -> None:
+        calls[0] += 1
+        if calls[0] > count:
+            raise Killed
+        original(self, record)
+
+    monkeypatch.setattr(RunWriter, "append", append)
+
+
+def test_merge_killed_midway_keeps_the_previous_file(tmp_path: Path, synth_dir: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    shards = shards_of(tmp_path, synth_dir)
+    merged = tmp_path / "merged.jsonl"
+    merge(shards, merged)
+    good = merged.read_bytes()
+    assert len(read_run(merged).records) == 12
+    dies_after(5, monkeypatch)
+    with pytest.raises(Killed):
+        merge(shards, merged)
+    assert merged.read_bytes() == good, "the previous merged file is whole until the new one replaces it"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["merged.jsonl", "merged.jsonl.lock", "runs"]
+    monkeypatch.undo()
+    with run_lock(merged), pytest.raises(RunFileError, match="is being written by"):
+        merge(shards, merged)
+
+
+def import_charades(tmp_path: Path, model: str) -> int:
+    from tests.fixtures import charades_sta
+
+    if not (tmp_path / "data").exists():
+        charades_sta.build(tmp_path / "data")
+    predictions = tmp_path / "preds.json"
+    predictions.write_text(json.dumps({"0": {"timestamp": [[24.3, 30.4]]}}), encoding="utf-8")
+    return main(["import", "--benchmark", "charades_sta", "--model", model, str(predictions),
+                 "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "runs")])
+
+
+def test_import_replaces_only_an_earlier_import_and_atomically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert import_charades(tmp_path, "timechat") == 0
+    imported = tmp_path / "runs" / "timechat" / "charades_sta.jsonl"
+    good = imported.read_bytes()
+    assert import_charades(tmp_path, "timechat") == 0, "an earlier import of the same thing is replaced"
+    dies_after(1, monkeypatch)
+    with pytest.raises(Killed):
+        import_charades(tmp_path, "timechat")
+    monkeypatch.undo()
+    assert read_run(imported).header["imported"] and len(imported.read_bytes()) == len(good)
+
+    assert main(["run", "--model", "random", "--task", "charades_sta", "--data-dir", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "runs"), "--no-progress"]) == 0
+    ran = tmp_path / "runs" / "random" / "charades_sta.jsonl"
+    before = ran.read_bytes()
+    capsys.readouterr()
+    assert import_charades(tmp_path, "random") == 2
+    assert "is not an earlier import" in capsys.readouterr().err
+    assert ran.read_bytes() == before, "a 'tempeval run' file is never overwritten by an import"
+
+
+def test_leaderboard_build_killed_midway_keeps_the_previous_site(tmp_path: Path, load_options: LoadOptions,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from tempeval.leaderboard import build as lb
+
+    a_run(tmp_path, load_options)
+    site = tmp_path / "site"
+    lb.build([tmp_path / "runs"], site)
+    (site / "CNAME").write_text("board.example.org\n", encoding="utf-8")  # the user's own file
+    before = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert any(p.parts[0] == "samples" for p in before)
+
+    def torn(out: Path, data: dict) -> None:
+        (out / "data.js").write_text("", encoding="utf-8")
+        raise Killed
+
+    monkeypatch.setattr(lb, "_write_site", torn)
+    with pytest.raises(Killed):
+        lb.build([tmp_path / "runs"], site)
+    after = {p.relative_to(site): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert after == before, "a failed build leaves the previous site exactly as it was"
+    monkeypatch.undo()
+    lb.build([tmp_path / "runs"], site)
+    assert (site / "CNAME").read_text(encoding="utf-8") == "board.example.org\n"
+    assert (site / "data.js").stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "site"], "no staging folder left behind"
