@@ -95,6 +95,7 @@ class Adapter(ABC):
             message = f"adapter '{self.name}' failed: {type(exc).__name__}: {exc}"
             return [Prediction(r.sample_id, None, error=message) for r in batch]
         share = (time.perf_counter() - started) / len(batch)
+        predictions = [reply_or_error(p) for p in predictions]  # an empty reply means the same on every backend
         return [p if p.latency_s else dataclasses.replace(p, latency_s=share) for p in predictions]
 
     def describe(self) -> dict[str, Any]:
