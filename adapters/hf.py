@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tempeval.adapter import Adapter, Capabilities, check_choice
+from tempeval.adapter import Adapter, Capabilities, check_choice, reply_or_error
 from tempeval.errors import TempevalError
 from tempeval.types import Prediction, Request
 
@@ -211,7 +211,8 @@ class HFAdapter(Adapter):
                                                   latency_s=latency))
                 else:
                     text, usage = outcome
-                    predictions.append(Prediction(request.sample_id, text, latency_s=latency, usage=usage))
+                    predictions.append(reply_or_error(Prediction(request.sample_id, text, latency_s=latency,
+                                                                 usage=usage)))
         return predictions
 
     def _load(self) -> tuple[Any, Any, Any]:
@@ -289,8 +290,6 @@ class HFAdapter(Adapter):
         for row, text, mask in zip(new_tokens, decoded, inputs["attention_mask"], strict=True):
             completion = int((row != tokenizer.pad_token_id).sum()) if tokenizer.pad_token_id is not None else len(row)
             usage = {"prompt_tokens": int(mask.sum()), "completion_tokens": completion}
-            # An empty answer stays an answer: greedy decoding would give it again on resume, and the scorer
-            # counts it as unparseable (in the denominator) instead of an error retried forever.
             results.append((text, usage))
         return results
 

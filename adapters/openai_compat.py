@@ -8,8 +8,10 @@ that take video, with the frame times written in the text. The payload is built 
 
 Requests run concurrently (``-M concurrency=N``, default 16) through the official ``openai`` client, in a process of
 its own (:mod:`tempeval.adapters.openai_sender`) so that HTTP and frame work use two cores; the client retries
-429 / 5xx / timeouts with exponential back-off and jitter and honours Retry-After; ``-M timeout_s`` is a real
-per-request timeout. A request that still fails is recorded as that sample's error, never as an answer. The API
+429 / 5xx / timeouts with exponential back-off and jitter and honours Retry-After; ``-M timeout_s`` bounds each
+attempt in wall-clock time (not only each read), so the worst case per sample is ``(max_retries + 1) * timeout_s``
+plus the back-off waits between attempts (at most 8 s each, or a server's Retry-After up to 60 s). A request
+that still fails is recorded as that sample's error, never as an answer. The API
 key is read from the environment variable named by ``-M api_key_env`` and is never written anywhere.
 """
 
@@ -118,6 +120,25 @@ def _check_installed(http_transport: str) -> None:
         )
 
 
+def check_base_url(base_url: str | None) -> None:
+    """An endpoint must be an http(s) URL with a host: say so before the first video is decoded."""
+    if base_url is None:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(base_url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        raise TempevalError(
+            f"-M base_url={base_url!r} is not a valid URL ({exc}); e.g. http://127.0.0.1:8000/v1."
+        ) from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TempevalError(
+            f"-M base_url={base_url!r} must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/v1."
+        )
+
+
 def _data_url(jpeg: bytes) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
@@ -185,6 +206,7 @@ class OpenAICompatAdapter(Adapter):
         _simplejpeg(options.jpeg_encoder)  # an encoder asked for by name must be installed: say so now
         check_choice("http_transport", options.http_transport, HTTP_TRANSPORTS)
         _check_installed(options.http_transport)
+        check_base_url(options.base_url)
         if options.concurrency < 1:
             raise TempevalError(f"-M concurrency must be at least 1; got {options.concurrency}.")
         if not os.environ.get(options.api_key_env) and options.base_url is None:

@@ -7,8 +7,10 @@ interpreter lock, which capped a run at about one core; two processes use two.
 
 Protocol, over the child's stdin and stdout: length-prefixed pickles. The first message is the settings dict; then
 one ``(key, payload)`` per request, answered by ``(key, text, error, latency_s, usage)`` in completion order.
-Closing stdin ends the process once the requests in flight are answered. The API key never crosses the pipe: the
-child reads it from the environment it inherits.
+The message ``"close"`` ends the process once the requests in flight are answered; an end of input without it
+(the parent was killed) cancels them and ends the process at once, so no request is sent for a dead run. The API
+key never crosses the pipe: the child reads it from the environment it inherits, and removes it (and its last 8
+characters) from every answer and error before they cross the pipe, since some servers echo it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import itertools
 import os
 import pickle
+import random
 import struct
 import subprocess
 import sys
@@ -27,7 +30,8 @@ import threading
 import time
 from typing import IO, Any
 
-from tempeval.errors import TempevalError
+from tempeval.adapter import reply_or_error
+from tempeval.errors import TempevalError, redact
 from tempeval.types import Prediction
 
 _HEADER = struct.Struct(">I")
@@ -72,6 +76,7 @@ class Sender:
         self._pending: dict[int, tuple[str, concurrent.futures.Future[Prediction]]] = {}
         self._keys = itertools.count()
         self._gone: str | None = None
+        self._api_key_env: str = settings.get("api_key_env") or ""
         write_message(self._input, settings)
         self._reader = threading.Thread(target=self._read, name="tempeval-openai-replies", daemon=True)
         self._reader.start()
@@ -107,6 +112,7 @@ class Sender:
         self._errors.seek(0)
         tail = self._errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
         reason = f"the openai adapter's HTTP process exited (code {code})" + (f": {' | '.join(tail)}" if tail else "")
+        reason = redact(reason, os.environ.get(self._api_key_env, "")) or reason
         with self._lock:
             self._gone = reason
             pending = list(self._pending.values())
@@ -116,6 +122,8 @@ class Sender:
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Let the requests in flight finish, then end the process (killed after ``timeout_s``)."""
+        with contextlib.suppress(OSError, ValueError), self._write_lock:
+            write_message(self._input, CLOSE)
         with contextlib.suppress(OSError):
             self._input.close()
         try:
@@ -127,37 +135,57 @@ class Sender:
         self._errors.close()
 
 
+CLOSE = "close"
+"""The parent's last message: finish the requests in flight, then exit. A bare end of input (the parent died)
+cancels them instead."""
+
+RETRY_STATUSES = frozenset({408, 409, 429})
+"""HTTP statuses retried (with every 5xx), as the openai client does."""
+INITIAL_RETRY_DELAY_S = 0.5
+MAX_RETRY_DELAY_S = 8.0
+MAX_RETRY_AFTER_S = 60.0
+"""A server's Retry-After is honoured up to this; a longer one ends the sample with its error."""
+
+
 async def serve(settings: dict[str, Any], requests: IO[bytes], replies: IO[bytes]) -> None:
-    """Child side: send every request read from ``requests`` and write each reply to ``replies``."""
+    """Child side: send every request read from ``requests`` and write each reply to ``replies``.
+
+    Each attempt is bounded in wall-clock time by ``timeout_s`` (the client's own timeout is per read: a server
+    trickling bytes would never trip it), and attempts are retried here (429 / 408 / 409 / 5xx / timeouts /
+    connection errors) with exponential back-off and jitter, Retry-After honoured up to ``MAX_RETRY_AFTER_S``. The
+    worst case per sample is ``(max_retries + 1) * timeout_s`` plus the waits between attempts (each at most
+    ``MAX_RETRY_DELAY_S``, or a server's Retry-After up to ``MAX_RETRY_AFTER_S``).
+    """
     from openai import AsyncOpenAI
 
     loop = asyncio.get_running_loop()
+    key = os.environ.get(settings["api_key_env"]) or ""
     client = AsyncOpenAI(
         base_url=settings["base_url"],
-        api_key=os.environ.get(settings["api_key_env"]) or "EMPTY",
+        api_key=key or "EMPTY",
         timeout=settings["timeout_s"],
-        max_retries=settings["max_retries"],
+        max_retries=0,  # retried in attempt(), where each attempt is bounded in wall-clock time
         http_client=http_client(settings["http_transport"]),
     )
+    endpoint = host_port(settings["base_url"])
     gate = asyncio.Semaphore(settings["concurrency"])
     tasks: set[asyncio.Task[None]] = set()
     ended = asyncio.Event()
+    parent_gone = False
 
-    async def one(key: int, payload: dict[str, Any]) -> None:
+    async def one(request_key: int, payload: dict[str, Any]) -> None:
         async with gate:
             started = time.perf_counter()
             try:
-                # client.post sends the body as built (build_payload is what the server gets) with the client's
-                # retries and timeouts, and skips the SDK's per-call re-validation of every message part;
-                # cast_to=object returns the parsed JSON without building the SDK's models (a quarter of the
-                # client's CPU per request, measured).
-                response = await client.post("/chat/completions", body=payload, cast_to=object)
-            except Exception as exc:  # every failure after the client's retries is this sample's recorded error
-                reply = (key, None, describe(exc), time.perf_counter() - started, {})
+                response = await attempts(client, payload, settings)
+            except Exception as exc:  # every failure after the retries is this sample's recorded error
+                reply = (request_key, None, describe(exc, endpoint, settings["timeout_s"]),
+                         time.perf_counter() - started, {})
             else:
                 answer = prediction("", response, time.perf_counter() - started)
-                reply = (key, answer.text, answer.error, answer.latency_s, answer.usage)
-        write_message(replies, reply)
+                reply = (request_key, answer.text, answer.error, answer.latency_s, answer.usage)
+        request_key, text, error, latency, usage = reply
+        write_message(replies, (request_key, redact(text, key), redact(error, key), latency, usage))
 
     def start(message: tuple[int, dict[str, Any]]) -> None:
         task = loop.create_task(one(*message))
@@ -165,15 +193,77 @@ async def serve(settings: dict[str, Any], requests: IO[bytes], replies: IO[bytes
         task.add_done_callback(tasks.discard)
 
     def read_all() -> None:
+        nonlocal parent_gone
         while (message := read_message(requests)) is not None:
+            if message == CLOSE:
+                break
             loop.call_soon_threadsafe(start, message)
+        else:
+            parent_gone = True  # the input ended without CLOSE: the parent is gone, nobody reads the replies
         loop.call_soon_threadsafe(ended.set)
 
     threading.Thread(target=read_all, name="tempeval-openai-requests", daemon=True).start()
     await ended.wait()
+    if parent_gone:
+        for task in list(tasks):
+            task.cancel()
     while tasks:
-        await asyncio.gather(*list(tasks))
+        await asyncio.gather(*list(tasks), return_exceptions=parent_gone)
     await client.close()
+
+
+async def attempts(client: Any, payload: dict[str, Any], settings: dict[str, Any]) -> Any:
+    """The reply's JSON after at most ``max_retries + 1`` attempts, each cut off after ``timeout_s`` seconds."""
+    import openai
+
+    retries = 0
+    while True:
+        try:
+            # client.post sends the body as built (build_payload is what the server gets) and skips the SDK's
+            # per-call re-validation of every message part; cast_to=object returns the parsed JSON without
+            # building the SDK's models (a quarter of the client's CPU per request, measured).
+            return await asyncio.wait_for(
+                client.post("/chat/completions", body=payload, cast_to=object), settings["timeout_s"]
+            )
+        except (asyncio.TimeoutError, openai.APIConnectionError, openai.APIStatusError) as exc:
+            delay = retry_delay(exc, retries)
+            if delay is None or retries >= settings["max_retries"]:
+                if retries:
+                    exc.add_note(f"after {retries + 1} attempts")
+                raise
+        retries += 1
+        await asyncio.sleep(delay)
+
+
+def retry_delay(exc: BaseException, retries: int) -> float | None:
+    """Seconds to wait before retrying after ``exc``, or None when it is not worth retrying."""
+    response = getattr(exc, "response", None)
+    if response is not None and getattr(exc, "status_code", None) is not None:
+        status = int(exc.status_code)  # type: ignore[attr-defined]
+        headers = response.headers
+        should = headers.get("x-should-retry")
+        if should == "false" or (should != "true" and status not in RETRY_STATUSES and status < 500):
+            return None
+        for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+            try:
+                after = float(headers.get(header)) / divisor
+            except (TypeError, ValueError):
+                continue
+            if after > MAX_RETRY_AFTER_S:
+                return None
+            if after >= 0:
+                return after
+    backoff = min(INITIAL_RETRY_DELAY_S * 2.0**retries, MAX_RETRY_DELAY_S)
+    return backoff * (1 - 0.25 * random.random())
+
+
+def host_port(base_url: str | None) -> str:
+    """``host:port`` of the endpoint, for errors."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url or "https://api.openai.com/v1")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.hostname}:{port}"
 
 
 def http_client(transport: str) -> Any:
@@ -211,19 +301,49 @@ def prediction(sample_id: str, response: Any, latency: float) -> Prediction:
         if isinstance(usage, dict)
         else {}
     )
-    if not isinstance(text, str) or not text.strip():
-        reason = first.get("finish_reason") if first else "no choices"
-        return Prediction(sample_id, None, error=f"empty response (finish_reason={reason})", latency_s=latency,
-                          usage=tokens)
-    return Prediction(sample_id, text, latency_s=latency, usage=tokens)
+    if isinstance(response, dict) and isinstance(response.get("error"), dict) and not choices:
+        # Some servers answer a failure with HTTP 200 and an error body: keep the server's message.
+        error = response["error"]
+        code = error.get("code") or error.get("type")
+        message = str(error.get("message") or error)[:300]
+        return Prediction(sample_id, None, error=f"server error in an HTTP 200 reply{f' ({code})' if code else ''}: "
+                          f"{message}", latency_s=latency, usage=tokens)
+    reason = first.get("finish_reason") if first else "no choices"
+    answer = Prediction(sample_id, text if isinstance(text, str) else None, latency_s=latency, usage=tokens)
+    return reply_or_error(answer, f"finish_reason={reason}")
 
 
-def describe(exc: Exception) -> str:
-    """One line naming a failed request's exception and HTTP status."""
+def describe(exc: BaseException, endpoint: str = "", timeout_s: float | None = None) -> str:
+    """One line naming a failed request's cause: a timeout, a refused or reset connection (with host:port), or
+    the HTTP status and the server's message."""
+    notes = " ".join(getattr(exc, "__notes__", []))
+    suffix = f" ({notes})" if notes else ""
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"Timeout: no complete reply from {endpoint} within timeout_s={timeout_s}{suffix}"
+    cause = root_cause(exc)
+    if isinstance(cause, ConnectionRefusedError):
+        return f"ConnectionRefused: nothing accepts connections at {endpoint}: {_first_line(cause)}{suffix}"
+    if isinstance(cause, ConnectionResetError):
+        return f"ConnectionReset: {endpoint} reset the connection: {_first_line(cause)}{suffix}"
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
-    message = str(exc).splitlines()[0][:300] if str(exc) else ""
-    return f"{name}{f' (HTTP {status})' if status else ''}: {message}"
+    message = _first_line(exc)
+    if cause is not exc and status is None:
+        message = f"{message} ({type(cause).__name__}: {_first_line(cause)}) at {endpoint}"
+    return f"{name}{f' (HTTP {status})' if status else ''}: {message}{suffix}"
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of the ``__cause__`` / ``__context__`` chain."""
+    seen = {id(exc)}
+    while (inner := exc.__cause__ or exc.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        exc = inner
+    return exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else ""
 
 
 def _main() -> None:

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from tempeval.adapter import Adapter, Capabilities, check_choice
+from tempeval.adapter import Adapter, Capabilities, check_choice, reply_or_error
 from tempeval.adapters.hf import (
     chat_messages,
     describe_error,
@@ -407,5 +407,6 @@ def _prediction(sample_id: str, outcome: Any, latency: float) -> Prediction:
         "prompt_tokens": len(getattr(outcome, "prompt_token_ids", None) or []),
         "completion_tokens": len(getattr(completion, "token_ids", None) or []),
     }
-    # An empty answer stays an answer (scored unparseable): greedy decoding would only give it again on resume.
-    return Prediction(sample_id, str(completion.text), latency_s=latency, usage=usage)
+    finish = getattr(completion, "finish_reason", None)
+    return reply_or_error(Prediction(sample_id, str(completion.text), latency_s=latency, usage=usage),
+                          f"finish_reason={finish}" if finish else "")

@@ -95,6 +95,7 @@ class Adapter(ABC):
             message = f"adapter '{self.name}' failed: {type(exc).__name__}: {exc}"
             return [Prediction(r.sample_id, None, error=message) for r in batch]
         share = (time.perf_counter() - started) / len(batch)
+        predictions = [reply_or_error(p) for p in predictions]  # an empty reply means the same on every backend
         return [p if p.latency_s else dataclasses.replace(p, latency_s=share) for p in predictions]
 
     def describe(self) -> dict[str, Any]:
@@ -180,6 +181,23 @@ def build_options(cls: type[Adapter], args: Mapping[str, Any]) -> Any:
     hints = get_type_hints(cls.Options)
     typed = {key: _coerce(cls.name, key, value, hints.get(key)) for key, value in args.items()}
     return cls.Options(**typed)
+
+
+EMPTY_REPLY = "empty reply"
+"""What every adapter's error text starts with when a model answered nothing (see :func:`reply_or_error`)."""
+
+
+def reply_or_error(prediction: Prediction, detail: str = "") -> Prediction:
+    """The one meaning of an empty reply on every backend: an error ``empty reply (...)``, never an answer.
+
+    A reply that is ``None``, empty or only whitespace is recorded as that sample's error (counted in the run's
+    errors, re-run on resume, never scored), so an API, vLLM and transformers agree on it. ``detail`` says why
+    when the backend knows (``finish_reason=length``).
+    """
+    if prediction.error is not None or (prediction.text is not None and prediction.text.strip()):
+        return prediction
+    reason = f"{EMPTY_REPLY} ({detail})" if detail else EMPTY_REPLY
+    return dataclasses.replace(prediction, text=None, error=reason)
 
 
 def check_choice(key: str, value: str, choices: Sequence[str]) -> None:

@@ -21,6 +21,16 @@ class RunFileError(TempevalError):
     """A run file that cannot be read or resumed."""
 
 
+def redact(text: str | None, key: str) -> str | None:
+    """``text`` without the API key or its last 8 characters (servers echo either in error messages)."""
+    if not text or not key:
+        return text
+    for secret in (key, key[-8:]):
+        if len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
 def did_you_mean(name: str, candidates: Iterable[str], *, limit: int = 3) -> str:
     """A ' Did you mean: a, b?' suffix naming the closest candidates, or '' when none is close."""
     pool = sorted(set(candidates))

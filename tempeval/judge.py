@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tempeval.adapter import Adapter, build_options, load_adapter_class, split_model
-from tempeval.errors import TempevalError
+from tempeval.adapter import Adapter, build_options, load_adapter_class, reply_or_error, split_model
+from tempeval.errors import TempevalError, redact
 from tempeval.prompt import prompt_sha
 from tempeval.types import GenerationConfig, Request
 
@@ -78,12 +79,17 @@ class ModelJudge:
         try:
             predictions = self._adapter.generate([request])
         except Exception as exc:  # the judge's failure is recorded on the record it was asked for, never a verdict
-            raise JudgeError(f"judge '{self.model}' failed: {type(exc).__name__}: {exc}") from exc
-        reply = next((p for p in predictions if p.sample_id == request.sample_id), None)
+            raise JudgeError(self._redact(f"judge '{self.model}' failed: {type(exc).__name__}: {exc}")) from exc
+        reply = next((reply_or_error(p) for p in predictions if p.sample_id == request.sample_id), None)
         if reply is None or reply.error is not None or reply.text is None:
             reason = "no reply" if reply is None else reply.error or "no output"
-            raise JudgeError(f"judge '{self.model}' failed: {reason}")
-        return reply.text
+            raise JudgeError(self._redact(f"judge '{self.model}' failed: {reason}"))
+        return self._redact(reply.text)
+
+    def _redact(self, text: str) -> str:
+        """``text`` without the judge's API key (its adapter's ``api_key_env``), which is logged in run records."""
+        key_env = getattr(self._options, "api_key_env", None)
+        return redact(text, os.environ.get(key_env, "") if key_env else "") or text
 
     def describe(self) -> dict[str, Any]:
         """The judge's settings for run headers (JSON-safe: a scripted policy is shown by its repr)."""

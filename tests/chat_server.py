@@ -37,6 +37,9 @@ class ChatRequest:
         return self.texts[-1] if self.texts else ""
 
 
+TRICKLE_HEADER = "X-Test-Trickle-S"
+"""A fault's response header (not sent): write the body one byte at a time, this many seconds apart."""
+
 Answer = Callable[[ChatRequest], str]
 Fault = Callable[[ChatRequest, int], "tuple[int, dict[str, str], bytes] | None"]
 """(request, attempt number for this prompt) -> a raw (status, headers, body) response, or None to answer."""
@@ -91,12 +94,19 @@ class ChatServer:
                 status, headers, body = server._handle(self.path, raw, dict(self.headers))
                 self.send_response(status)
                 for key, value in {"Content-Type": "application/json", **headers}.items():
+                    if key == TRICKLE_HEADER:
+                        continue
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 # The client may have given up (timeout): that is the point of a slow-response fault.
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
+                    trickle = float(headers.get(TRICKLE_HEADER, 0))
+                    for start in range(0, len(body), 1 if trickle else max(1, len(body))):
+                        self.wfile.write(body[start : start + 1] if trickle else body)
+                        if trickle:
+                            self.wfile.flush()
+                            time.sleep(trickle)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True

@@ -204,7 +204,7 @@ def test_faults_end_as_answers_or_recorded_errors(barcode_task: LoadOptions, tmp
                 assert record["error"] and record["score"] is None and record["output"] is None
             else:  # retried through 429 (Retry-After honoured) and 500
                 assert record["error"] is None and record["score"] == 1.0
-        assert "empty response" in records["c1q2"]["error"]
+        assert "empty reply" in records["c1q2"]["error"]
         assert "Timeout" in records["c2q2"]["error"]
         sent_before = len(server.requests)
 
@@ -249,3 +249,151 @@ def test_too_many_frames_refused_before_sending(barcode_task: LoadOptions, tmp_p
         adapter.close()
     assert not server.requests and summary.errors == summary.n
     assert "exceed max_images=4" in read_run(summary.path).records[0]["error"]
+
+
+def echo_key(request: ChatRequest, attempt: int) -> tuple[int, dict[str, str], bytes] | None:
+    """A careless server: echoes the bearer key in its error, and its last 8 characters in an answer."""
+    auth = {name.lower(): value for name, value in request.headers.items()}.get("authorization", "")
+    key = auth.removeprefix("Bearer ")
+    assert key == SECRET
+    if "#0" in request.prompt:
+        return 401, {}, json.dumps({"error": {"message": f"Incorrect API key provided: {key}"}}).encode()
+    return 200, {}, completion(f"A (key ...{key[-8:]})")
+
+
+def test_the_api_key_is_redacted_before_it_leaves_the_http_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with ChatServer(barcode_answer, fault=echo_key) as server:
+        adapter = create_adapter("openai/m", {"base_url": server.base_url, "max_retries": 0})
+        answers = {p.sample_id: p for p in adapter.generate(
+            [Request(f"s{i}", f"[clip 0] Which? #{i}", frames(1), "letter") for i in range(2)])}
+        adapter.close()
+    assert "HTTP 401" in answers["s0"].error and "[redacted]" in answers["s0"].error
+    assert answers["s1"].text == "A (key ...[redacted])"
+    for answer in answers.values():
+        assert SECRET[-8:] not in f"{answer.text} {answer.error}", "the key (or its tail) crossed the pipe"
+
+
+def test_the_judge_never_logs_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tempeval.judge import JudgeError, ModelJudge
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    with ChatServer(barcode_answer, fault=echo_key) as server:
+        judge = ModelJudge("openai/judge", {"base_url": server.base_url, "max_retries": 0})
+        with pytest.raises(JudgeError) as failure:
+            judge("[clip 0] Which? #0")
+        reply = judge("[clip 0] Which? #1")
+        judge.close()
+    assert SECRET[-8:] not in str(failure.value) and "[redacted]" in str(failure.value)
+    assert SECRET[-8:] not in reply
+
+
+def trickle(request: ChatRequest, attempt: int) -> tuple[int, dict[str, str], bytes] | None:
+    """A server that answers one byte every 0.25 s: each read is quick, the whole reply takes a minute."""
+    from tests.chat_server import TRICKLE_HEADER
+
+    return 200, {TRICKLE_HEADER: "0.25"}, completion("A") + b" " * 100
+
+
+def test_timeout_s_bounds_each_attempt_in_wall_clock_time() -> None:
+    import time
+
+    with ChatServer(barcode_answer, fault=trickle) as server:
+        adapter = create_adapter("openai/m", {"base_url": server.base_url, "timeout_s": 1, "max_retries": 1})
+        started = time.perf_counter()
+        (answer,) = adapter.generate([Request("s", "[clip 0] Which? #0", frames(1), "letter")])
+        elapsed = time.perf_counter() - started
+        adapter.close()
+    assert answer.text is None and answer.error.startswith("Timeout") and "after 2 attempts" in answer.error
+    assert elapsed < 6, f"two attempts of at most 1 s each (and a back-off) took {elapsed:.1f} s"
+    assert len(server.requests) == 2
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_a_refused_connection_says_so_and_names_the_endpoint(transport: str) -> None:
+    if transport == "aiohttp":
+        pytest.importorskip("aiohttp", reason="the openai SDK's aiohttp transport needs aiohttp (openai[aiohttp])")
+    port = free_port()
+    adapter = create_adapter("openai/m", {"base_url": f"http://127.0.0.1:{port}/v1", "max_retries": 0,
+                                          "http_transport": transport, "timeout_s": 5})
+    (answer,) = adapter.generate([Request("s", "Q?", frames(1), "letter")])
+    adapter.close()
+    assert answer.error.startswith("ConnectionRefused") and f"127.0.0.1:{port}" in answer.error, answer.error
+    assert "timed out" not in answer.error.lower()
+
+
+def test_an_error_body_with_status_200_keeps_the_servers_message() -> None:
+    def error_200(request: ChatRequest, attempt: int) -> tuple[int, dict[str, str], bytes]:
+        return 200, {}, b'{"error": {"message": "model overloaded, try later", "code": "overloaded"}}'
+
+    with ChatServer(barcode_answer, fault=error_200) as server:
+        adapter = create_adapter("openai/m", {"base_url": server.base_url})
+        (answer,) = adapter.generate([Request("s", "Q?", frames(1), "letter")])
+        adapter.close()
+    assert answer.text is None and "model overloaded, try later" in answer.error and "overloaded" in answer.error
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8000/v1", "http:///v1", "ftp://host/v1", "http://host:port/v1"])
+def test_base_url_is_checked_when_the_adapter_is_made(base_url: str) -> None:
+    with pytest.raises(TempevalError, match="base_url"):
+        create_adapter("openai/m", {"base_url": base_url})
+
+
+PARENT = """
+import sys, time
+from tempeval.adapters.openai_sender import Sender
+from tests.test_openai_adapter import frames
+from tempeval.adapters.openai_compat import OpenAIOptions, build_payload
+from tempeval.types import Request
+sender = Sender({"base_url": sys.argv[1], "api_key_env": "OPENAI_API_KEY", "timeout_s": 30, "max_retries": 0,
+                 "http_transport": "auto", "concurrency": 2})
+for i in range(20):
+    sender.submit(f"s{i}", build_payload(Request(f"s{i}", f"[clip 0] Which? #{i}", frames(1), "letter"), "m",
+                                         OpenAIOptions()))
+print(sender.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_http_process_dies_with_its_parent(tmp_path: Path) -> None:
+    """A killed run must not leave its HTTP process sending requests nobody will read."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def alive(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        return state not in ("Z", "X")
+
+    with ChatServer(barcode_answer, latency_s=3.0) as server:
+        parent = subprocess.Popen([sys.executable, "-c", PARENT, server.base_url], stdout=subprocess.PIPE,
+                                  cwd=Path(__file__).parent.parent, text=True)
+        child = int(parent.stdout.readline())
+        deadline = time.monotonic() + 10
+        while len(server.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        sent = len(server.requests)
+        deadline = time.monotonic() + 1.5
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        still_alive = alive(child)
+        if still_alive:
+            os.kill(child, signal.SIGKILL)
+        time.sleep(0.5)
+    assert not still_alive, "the HTTP process outlived its parent"
+    assert len(server.requests) == sent == 2, "requests were sent after the parent died"

@@ -297,3 +297,15 @@ def test_real_small_video_model(synth_dir: Path, tmp_path: Path) -> None:
     assert all(isinstance(r["output"], str) for r in run.records)
     assert summary.unparseable <= 4, f"a real model mostly answers with a letter: {[r['output'] for r in run.records]}"
     assert run.header["model_args"]["vllm_version"]
+
+
+def test_an_empty_reply_is_the_same_error_on_every_backend() -> None:
+    """vllm, hf, openai and any plugin: an empty or blank reply is an 'empty reply' error, never a scored answer."""
+    from tempeval.adapter import create_adapter
+    from tempeval.adapters.vllm import _prediction
+
+    blank = _prediction("s", FakeOutput([0] * 3, [FakeCompletion("  \n", [2])]), 0.1)
+    assert blank.text is None and blank.error is not None and blank.error.startswith("empty reply"), blank
+    scripted = create_adapter("scripted", {"policy": lambda request: ""})
+    (answer,) = scripted.stream([Request("s", "Q?", None, "letter")])
+    assert answer.text is None and answer.error == "empty reply"
