@@ -187,8 +187,8 @@ def gold_text(sample: Sample, answer_format: str) -> str:
     target = sample.target
     if answer_format == "letter":
         return str(target)
-    if answer_format == "yes_no":
-        return "yes" if target else "no"
+    if answer_format == "yes_no":  # capitalised, as prompts ask ('Answer only with "Yes" or "No"'; OVO-Bench's
+        return "Yes" if target else "No"  # official scorer reads a lower-case "yes" as nothing)
     if answer_format == "true_false":
         return "TRUE" if target else "FALSE"
     if answer_format == "window":
