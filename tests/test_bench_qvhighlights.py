@@ -158,6 +158,7 @@ def test_all_reversed_ground_truth_reproduces_the_official_script(tmp_path: Path
     rows = []
     for qid, output in outputs["qvhighlights_val"].items():
         sample = by_id[qid]
+        assert output is not None
         score = qvhighlights.official(output, Reference("window", sample.target, meta=sample.meta))
         rows.append(Row(qid, score.value, score.parsed, False, sample.meta, answer=score.answer,
                         target=sample.target, output=output))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ OFFICIAL_EXCEPTIONS: dict[str, str] = {
 """Task -> why its official mode cannot score the gold policy 100 and the wrong one 0 (documented quirks)."""
 
 
-def official_summary(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+def official_summary(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     """``tempeval score --parser-mode official --json`` of one run folder (predict once, score again)."""
     capsys.readouterr()
     assert main(["score", str(run_dir), "--json", "--parser-mode", "official"]) == 0
@@ -65,7 +66,7 @@ def test_task_contract(
             if name in OFFICIAL_EXCEPTIONS:
                 continue
             assert official["unparseable"] == 0, f"official, {label} policy"
-            for metric_name, value in official["metrics"].items():  # type: ignore[union-attr]
+            for metric_name, value in official["metrics"].items():
                 assert value == pytest.approx(expected), f"official, {label} policy: {metric_name} = {value}"
 
     header = read_run(next((tmp_path / "gold").rglob("*.jsonl"))).header
