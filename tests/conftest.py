@@ -53,7 +53,7 @@ def wrong_text(sample: Sample, fmt: str) -> str:
     if fmt == "letter":
         return LETTERS[(LETTERS.index(target) + 1) % len(sample.choices)]
     if fmt == "yes_no":
-        return "no" if target else "yes"
+        return "No" if target else "Yes"  # capitalised like gold_text (OVO-Bench official is case-sensitive)
     if fmt == "true_false":
         return "FALSE" if target else "TRUE"
     if fmt == "window":  # one window [s, e] or several [[s, e], ...]: answer outside all of them

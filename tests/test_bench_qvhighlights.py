@@ -158,6 +158,7 @@ def test_all_reversed_ground_truth_reproduces_the_official_script(tmp_path: Path
     rows = []
     for qid, output in outputs["qvhighlights_val"].items():
         sample = by_id[qid]
+        assert output is not None
         score = qvhighlights.official(output, Reference("window", sample.target, meta=sample.meta))
         rows.append(Row(qid, score.value, score.parsed, False, sample.meta, answer=score.answer,
                         target=sample.target, output=output))
@@ -255,3 +256,14 @@ def test_random_model_end_to_end(tmp_path: Path) -> None:
     run = read_run(next((tmp_path / "runs").rglob("*.jsonl")))
     assert run.header["task"] == "qvhighlights_val" and len(run.records) == 3
     assert all(record["frame_times"] and record["error"] is None for record in run.records)
+
+
+def test_importer_warns_on_reversed_windows(tmp_path: Path) -> None:
+    fixture.build(tmp_path / "data")
+    lines = [{"qid": 9001, "pred_relevant_windows": [[16, 10, 0.9], [10, 16, 0.5]]},
+             {"qid": 9002, "pred_relevant_windows": [[31, 20, 0.8]]}]
+    path = tmp_path / "submission.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"submission.jsonl: 2 predicted window\(s\) are reversed"):
+        outputs = qvhighlights.import_predictions([path], lambda task: samples(task, tmp_path / "data"))
+    assert set(outputs["qvhighlights_test"]) == {"9001", "9002"}

@@ -126,3 +126,8 @@ def test_window_prefers_an_explicit_range(text: str, expected: tuple[float, floa
 def test_letter_negated_mention_is_not_an_answer(text: str, choices: tuple[str, ...]) -> None:
     parsed = parse("letter", text, choices)
     assert not parsed.ok and "negation" in parsed.reason
+
+
+def test_letter_negation_inside_the_option_text_is_fine() -> None:
+    parsed = parse("letter", "I think it is not moving at all.", ("Moving left", "Not moving", "Moving right"))
+    assert parsed.ok and parsed.answer == "B"

@@ -107,21 +107,24 @@ def _formatted_text(windows: Any, where: str) -> str:
     return json.dumps({"timestamp": [check_window(w, where) for w in windows[:1]]})
 
 
-def _formatted_window(output: str) -> tuple[float, float] | None | bool:
-    """The window of an imported formatted entry; None for an empty one; False when the output is free text."""
+_FREE_TEXT = (False, None)
+
+
+def _formatted_window(output: str) -> tuple[bool, tuple[float, float] | None]:
+    """(is an imported formatted entry, its window or None when empty); ``(False, None)`` for free text."""
     if not output.startswith('{"timestamp"'):
-        return False
+        return _FREE_TEXT
     try:
         windows = json.loads(output)["timestamp"]
     except (ValueError, KeyError, TypeError):
-        return False
-    return (float(windows[0][0]), float(windows[0][1])) if windows else None
+        return _FREE_TEXT
+    return True, ((float(windows[0][0]), float(windows[0][1])) if windows else None)
 
 
 def official(output: str, reference: Reference) -> Score:
     """An imported formatted window as given (``eval_tvg.py``: no swap, no clip); free text by TimeChat's parser."""
-    window = _formatted_window(output)
-    if window is False:
+    formatted, window = _formatted_window(output)
+    if not formatted:
         return grounding.official(output, reference)
     if window is None:
         return Score(0.0, None, parsed=False, explanation="no predicted window in the formatted file")
@@ -131,8 +134,8 @@ def official(output: str, reference: Reference) -> Score:
 
 def strict(output: str, reference: Reference) -> Score:
     """An imported formatted window clipped to the video (reversed: unparseable); free text by tempeval's parser."""
-    window = _formatted_window(output)
-    if window is False:
+    formatted, window = _formatted_window(output)
+    if not formatted:
         return scorers.strict(output, reference)
     if window is None or window[0] > window[1]:
         reason = "no predicted window" if window is None else f"start after end ({window[0]:g} > {window[1]:g})"

@@ -6,9 +6,9 @@ Strict rules (the default mode):
   "choice B" (with "is" or ":" between), or one bracketed letter "(B)", when exactly one valid letter is named so;
   the whole answer equal to one option's text (case-insensitive, a final full stop ignored); else exactly one
   option's text mentioned as whole words ("It moves down." -> "down"), only when the answer holds no negation (no,
-  not, n't, never, neither, nor, none, without, instead, rather than): "There is no dimming, complete switching off"
-  is unparseable, not "switching off". More than one distinct letter or option, or none, is unparseable. No
-  fallback to "A" and no random pick.
+  not, n't, never, neither, nor, none, without, instead, rather than) outside that option's own words: "There is no
+  dimming, complete switching off" is unparseable, not "switching off"; "It is not moving." is option "Not moving".
+  More than one distinct letter or option, or none, is unparseable. No fallback to "A" and no random pick.
 - ``yes_no`` / ``true_false``: the first word decides; otherwise exactly one of the two words must occur.
 - ``window``: the first explicit range, in seconds (``mm:ss`` accepted, an optional "s"/"seconds" after each time):
   "a - b" (or an en/em dash), "a to b", "from a to b", "between a and b"; else "start(s/ing) (at/:/is) a" with
@@ -80,7 +80,8 @@ def parse_letter(text: str, choices: tuple[str, ...]) -> Parsed:
     mentioned = [
         LETTERS[i] for i, choice in enumerate(choices) if re.search(rf"\b{re.escape(choice.lower())}\b", lowered)
     ]
-    if len(mentioned) == 1 and _NEGATION.search(lowered):
+    # A negation outside the option's own words ("not moving" as an option is fine) voids the mention.
+    if len(mentioned) == 1 and _NEGATION.search(lowered.replace(choices[LETTERS.index(mentioned[0])].lower(), " ")):
         return unparseable("the answer mentions one option but holds a negation; not read as choosing it")
     if len(mentioned) == 1:
         return Parsed(mentioned[0], True)
@@ -187,8 +188,8 @@ def gold_text(sample: Sample, answer_format: str) -> str:
     target = sample.target
     if answer_format == "letter":
         return str(target)
-    if answer_format == "yes_no":
-        return "yes" if target else "no"
+    if answer_format == "yes_no":  # capitalised, as prompts ask ('Answer only with "Yes" or "No"'; OVO-Bench's
+        return "Yes" if target else "No"  # official scorer reads a lower-case "yes" as nothing)
     if answer_format == "true_false":
         return "TRUE" if target else "FALSE"
     if answer_format == "window":
