@@ -93,7 +93,7 @@ def render(
         num_frames: Frames the request shows (``{num_frames}``); ``None`` leaves it empty.
         in_time_order: Whether they are shown in time order (``{in_time_order:TEXT}`` renders TEXT only then).
 
-    A template line that placeholders left empty (or all blank) is dropped, with a blank line it would leave
+    A template line that its placeholders left blank is dropped, and so is a blank line the drop would leave
     doubled; blank lines the template itself has are kept, and so are those inside values. Whitespace at the
     start and end is trimmed.
     """

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tempeval.adapter import create_adapter
+from tempeval.adapters.hf import chat_messages
 from tempeval.cli import main
 from tempeval.errors import TempevalError
 from tempeval.results import read_run, summarize
-from tempeval.types import Frames, Request
+from tempeval.runner import presented
+from tempeval.types import FramePolicy, Frames, Request
 
 IMAGE_SIDE, PATCH = 28, 14
 TOKENS_PER_IMAGE = (IMAGE_SIDE // PATCH) ** 2  # the "default" feature strategy drops CLIP's CLS token
@@ -148,3 +151,14 @@ def test_unloadable_folder_says_what_was_tried(tmp_path: Path) -> None:
         adapter.generate([Request("s", "Q?", None, "letter")])
     with pytest.raises(TempevalError, match="Could not load"):  # remembered: not loaded again per batch
         adapter.generate([Request("s", "Q?", None, "letter")])
+
+
+def test_a_permuted_order_reaches_the_chat_messages_with_presentation_labels() -> None:
+    images = tuple(np.full((4, 4, 3), i, np.uint8) for i in range(3))
+    shown = presented(Frames(images, (2.5, 0.5, 1.5), (75, 15, 45)), FramePolicy(num_frames=3, order="shuffled"))
+    request = Request("s", "Which way?", shown, "letter")
+    (message,) = chat_messages(request)
+    labels = [part["text"] for part in message["content"] if part["type"] == "text"][:-1]
+    assert labels == ["Frame at 0.5 s:", "Frame at 1.5 s:", "Frame at 2.5 s:"]
+    (video_message,) = chat_messages(request, video=True)
+    assert video_message["content"][1]["text"] == "The video's 3 frames are at 0.5, 1.5, 2.5 seconds."
