@@ -16,7 +16,7 @@ from pathlib import Path
 from tempeval import benchmarks, registry
 from tempeval.errors import TempevalError, unknown_name
 from tempeval.loaders import LoadOptions, load_samples
-from tempeval.results import RunWriter
+from tempeval.results import NO_PREDICTION, RunWriter
 from tempeval.runner import RunOptions, build_record, run_header, run_path
 from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.types import Prediction, Sample
@@ -27,7 +27,7 @@ IMPORTERS: dict[str, str] = {}
 SamplesOf = Callable[[str], list[Sample]]
 Importer = Callable[[Sequence[Path], SamplesOf], Mapping[str, Mapping[str, str | None]]]
 
-MISSING = "no prediction for this sample in the imported files"
+MISSING = NO_PREDICTION
 
 
 def get_importer(benchmark: str) -> Importer:
