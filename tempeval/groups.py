@@ -157,10 +157,10 @@ def _metrics(
     headlines: dict[str, MetricValue] = {}
     notes: list[str] = []
     for run, summary in chosen:
-        value, more = _headline(spec, run, summary)
+        headline, more = _headline(spec, run, summary)
         notes += more
-        if value is not None:
-            headlines[summary.task] = value
+        if headline is not None:
+            headlines[summary.task] = headline
     metrics = {spec.metric: MetricValue(float(np.mean([m.value for m in headlines.values()])), None, len(headlines))}
     for task, value in headlines.items():
         metrics[task.removeprefix(f"{group}_")] = value
