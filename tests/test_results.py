@@ -114,3 +114,26 @@ def test_groups_take_the_newest_run_of_the_newest_task_version(tmp_path: Path) -
     (group,) = summarize_groups([runs[i] for i in keep], [summaries[i] for i in keep])
     newer = by_path["c_order_v1_newer"]
     assert group.task_versions["synth_order"] == "1" and group.metrics["order"] == newer.metrics[newer.headline]
+
+
+@pytest.mark.parametrize(
+    ("fields", "records", "complete", "partial"),
+    [
+        ({"limit": None, "samples": 40, "dataset_samples": 40}, 40, True, False),
+        ({"limit": None, "samples": 40, "dataset_samples": 40}, 25, False, False),  # killed, never resumed
+        ({"limit": 100, "samples": 40, "dataset_samples": 40}, 40, True, False),  # a limit above the dataset size
+        ({"limit": 20, "samples": 20, "dataset_samples": 40}, 20, True, True),
+        ({"limit": 20, "samples": 20, "dataset_samples": 40}, 40, True, False),  # completed later without a limit
+        ({"limit": None}, 30, True, False),  # an older file without the counts: nothing to go by
+    ],
+)
+def test_complete_and_partial_come_from_the_counts(
+    tmp_path: Path, fields: dict[str, object], records: int, complete: bool, partial: bool
+) -> None:
+    from bench.leaderboard_build import synthetic_header, synthetic_records, write_run
+    from tempeval import registry
+
+    task = registry.tasks()["synth_order"]
+    header = synthetic_header(task, "m", "2025-03-01T10:00:00+00:00", fields)
+    summary = summarize(read_run(write_run(tmp_path / "r.jsonl", header, synthetic_records(task, records, 0.5, "s"))))
+    assert (summary.complete, summary.partial) == (complete, partial)
