@@ -470,6 +470,9 @@
       add(results.length
         ? metricTable(results.map((g) => ({ model: g.model, metrics: g.metrics, headline: b.metric })), b.metric)
         : el("p", { class: "empty" }, "No model has a current run of every task of this benchmark yet."));
+      for (const g of results) {
+        for (const w of g.warnings || []) add(el("p", { class: "warn" }, `${modelName(g.model)}: ${w}`));
+      }
     }
     for (const task of b.tasks) {
       const info = DATA.tasks[task];
