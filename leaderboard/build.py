@@ -403,7 +403,13 @@ def _site_data(
         "cells": cells,
         "averages": _averages(models, benchmarks, cells),
         "group_results": [
-            {"group": g.group, "model": g.model, "aggregate": g.aggregate, "metrics": _metric_map(g.metrics)}
+            {
+                "group": g.group,
+                "model": g.model,
+                "aggregate": g.aggregate,
+                "metrics": _metric_map(g.metrics),
+                "warnings": list(g.warnings),
+            }
             for g in sorted(groups, key=lambda g: (g.group, g.model))
         ],
         "runs": [_run_entry(r) for r in runs],
@@ -485,8 +491,10 @@ def _cells(
             if not members:
                 continue
             metric: MetricValue | None
+            notes: list[str] = []
             if bench["is_group"]:
                 group = group_scores.get((model, bench["id"]))
+                notes = list(group.warnings) if group else []
                 metric = group.metrics.get(bench["metric"]) if group else None
                 if metric is not None and metric.ci is None and len(bench["tasks"]) == 1:
                     # A macro "mean" of one task is that task's headline: its CI is the group score's CI.
@@ -503,6 +511,7 @@ def _cells(
                     "metric": bench["metric"],
                     "runs": [r.id for r in members],
                     "missing": [t for t in bench["tasks"] if (model, t) not in by_key],
+                    "warnings": notes,
                     "samples": sum(s.n for s in summaries),
                     "errors": sum(s.errors for s in summaries),
                     "unparseable": sum(s.unparseable for s in summaries),

@@ -1,4 +1,11 @@
-"""Group scores: a benchmark's overall number formed from its tasks' runs, by the benchmark's own rule."""
+"""Group scores: a benchmark's overall number formed from its tasks' runs, by the benchmark's own rule.
+
+Each group takes the newest run per (model, task, task version), and of a task's versions the newest: runs of
+different versions of one task never mix in one group number. A group object says, in ``warnings``, whatever
+makes its number differ from what the benchmark's own script would print or from a full evaluation: a member
+task with no run (then there is no overall number), breakdown values with no prediction at all (OVO-Bench probes
+of a submission that lacks them), outputs that the official protocol sends to an LLM judge when none was given.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +16,24 @@ from typing import Any
 import numpy as np
 
 from tempeval import registry
-from tempeval.results import RunFile, RunSummary, rows_of
+from tempeval.judge import NEEDS_JUDGE
+from tempeval.results import NO_PREDICTION, RunFile, RunSummary, rows_of
 from tempeval.scoring.metrics import MetricValue, compute
 
 
 @dataclass(frozen=True)
 class GroupSummary:
-    """One model's score on one group (only when every task of the group has a run)."""
+    """One model's score on one group; without the overall metric when a member task has no run."""
 
     group: str
     model: str
     aggregate: str
     tasks: tuple[str, ...]
     metrics: dict[str, MetricValue] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """What makes this number incomplete or differ from the official one (empty when nothing does)."""
+    task_versions: dict[str, str] = field(default_factory=dict)
+    """The version of each member task whose run was used."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``tempeval score --json`` object of a group."""
@@ -30,39 +42,125 @@ class GroupSummary:
             "model": self.model,
             "aggregate": self.aggregate,
             "tasks": list(self.tasks),
+            "task_versions": dict(self.task_versions),
             "metrics": {name: metric.value for name, metric in self.metrics.items()},
             "ci": {name: None if m.ci is None else list(m.ci) for name, m in self.metrics.items()},
+            "warnings": list(self.warnings),
         }
 
 
+def _version_key(version: str) -> tuple[Any, ...]:
+    """Order versions numerically where they are numbers ('2' < '10'), else as text."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in str(version).split("."))
+
+
+def newest_runs(
+    runs: Sequence[RunFile], summaries: Sequence[RunSummary]
+) -> dict[tuple[str, str], tuple[RunFile, RunSummary]]:
+    """(model, task) -> the newest run of the task's newest version (by start time, then input order)."""
+    newest: dict[tuple[str, str, str], tuple[tuple[str, int], RunFile, RunSummary]] = {}
+    for index, (run, summary) in enumerate(zip(runs, summaries, strict=True)):
+        key = (summary.model, summary.task, summary.task_version)
+        order = (str(run.header.get("started_at") or ""), index)
+        if key not in newest or order >= newest[key][0]:
+            newest[key] = (order, run, summary)
+    out: dict[tuple[str, str], tuple[RunFile, RunSummary]] = {}
+    for model, task, version in sorted(newest, key=lambda k: (k[0], k[1], _version_key(k[2]))):
+        _, run, summary = newest[(model, task, version)]
+        out[(model, task)] = (run, summary)  # sorted by version: the newest version is written last
+    return out
+
+
 def summarize_groups(runs: Sequence[RunFile], summaries: Sequence[RunSummary]) -> list[GroupSummary]:
-    """Every (group, model) whose member tasks all have a run among ``runs`` (the newest run per task wins)."""
-    latest: dict[tuple[str, str], tuple[RunFile, RunSummary]] = {}
-    for run, summary in zip(runs, summaries, strict=True):
-        latest[(summary.model, summary.task)] = (run, summary)
+    """Every (group, model) with a run of at least one member task; warnings say what is missing or differs."""
+    latest = newest_runs(runs, summaries)
     out = []
     models = sorted({model for model, _ in latest})
     for group, members in registry.groups().items():
         spec = registry.group_spec(group)
         for model in models:
-            if not all((model, task) in latest for task in members):
+            present = [task for task in members if (model, task) in latest]
+            if not present:
                 continue
-            chosen = [latest[(model, task)] for task in members]
-            out.append(GroupSummary(group, model, spec.aggregate, tuple(members), _metrics(spec, group, chosen)))
+            chosen = [latest[(model, task)] for task in present]
+            missing = [task for task in members if task not in present]
+            notes = [f"no run of {task}: no {spec.metric} for this group" for task in missing]
+            notes += [note for run, summary in chosen for note in _judge_warnings(run, summary)]
+            metrics, empty_notes = _metrics(spec, group, chosen)
+            if missing:
+                metrics.pop(spec.metric, None)
+            versions = {summary.task: summary.task_version for _, summary in chosen}
+            out.append(
+                GroupSummary(
+                    group, model, spec.aggregate, tuple(members), metrics, tuple(notes + empty_notes), versions
+                )
+            )
     return out
+
+
+def _judge_warnings(run: RunFile, summary: RunSummary) -> list[str]:
+    needs = sum(1 for record in run.records if NEEDS_JUDGE in str(record.get("note") or ""))
+    if not needs:
+        return []
+    return [
+        f"{summary.task}: {needs} output(s) go to an LLM judge under the official protocol and none was given: "
+        "they score 0, so this is below the official number (pass --judge MODEL to 'tempeval score')"
+    ]
+
+
+def _headline(
+    spec: registry.GroupSpec, run: RunFile, summary: RunSummary
+) -> tuple[MetricValue | None, list[str]]:
+    """A member's headline, and a warning for breakdown values with no prediction at all (official: left out)."""
+    value = summary.metrics.get(summary.headline)
+    metric_spec = next((m for m in run.header.get("metrics") or () if m.get("name") == summary.headline), None)
+    by = metric_spec.get("by") if metric_spec else None
+    if value is None or not by:
+        return value, []
+    where = metric_spec.get("where") or {} if metric_spec else {}
+    pairs = [(r, rec) for r, rec in zip(rows_of(run.records), run.records, strict=True)
+             if all(r.meta.get(k) == v for k, v in where.items())]
+    rows = [row for row, _ in pairs]
+    by_value: dict[str, list[dict[str, Any]]] = {}
+    for row, record in pairs:
+        by_value.setdefault(str(row.meta.get(by)), []).append(record)
+    # No prediction at all (imported files that lack them), not failed calls: those a resume retries.
+    empty = sorted(name for name, members in by_value.items() if all(r.get("error") == NO_PREDICTION for r in members))
+    if not empty or len(empty) == len(by_value):
+        return value, []
+    official = spec.official_skips_empty and run.header.get("parser_mode") == "official"
+    listed = ", ".join(empty)
+    if not official:
+        return value, [
+            f"{summary.task}: no predictions for {by} {listed}; they count 0 in {summary.headline} "
+            f"{value.value:.2f} (the official script would average only the ones present)"
+        ]
+    kept = [r for r in rows if str(r.meta.get(by)) not in empty]
+    adjusted = compute(summary.headline, kept, by)[summary.headline]
+    return adjusted, [
+        f"{summary.task}: no predictions for {by} {listed}; as the official script does, {summary.headline} "
+        f"averages the {len(by_value) - len(empty)} present ({adjusted.value:.2f}; {value.value:.2f} counting them 0, "
+        "as strict mode does)"
+    ]
 
 
 def _metrics(
     spec: registry.GroupSpec, group: str, chosen: list[tuple[RunFile, RunSummary]]
-) -> dict[str, MetricValue]:
+) -> tuple[dict[str, MetricValue], list[str]]:
     if spec.aggregate == "micro":
         rows = [row for run, _ in chosen for row in rows_of(run.records)]
         metrics = {spec.metric: compute("accuracy", rows)["accuracy"]}
         for key in spec.by:
             for name, value in compute("grouped_accuracy", rows, key).items():
                 metrics[name] = value
-        return metrics
-    headlines = {s.task: s.metrics[s.headline] for _, s in chosen if s.headline in s.metrics}
+        return metrics, []
+    headlines: dict[str, MetricValue] = {}
+    notes: list[str] = []
+    for run, summary in chosen:
+        headline, more = _headline(spec, run, summary)
+        notes += more
+        if headline is not None:
+            headlines[summary.task] = headline
     metrics = {spec.metric: MetricValue(float(np.mean([m.value for m in headlines.values()])), None, len(headlines))}
     for task, value in headlines.items():
         metrics[task.removeprefix(f"{group}_")] = value
@@ -71,4 +169,4 @@ def _metrics(
             for name, value in summary.metrics.items():
                 if name != summary.headline:
                     metrics.setdefault(name, value)
-    return metrics
+    return metrics, notes

@@ -17,7 +17,7 @@ from typing import Any
 from tempeval import benchmarks, registry
 from tempeval.errors import RunFileError, TempevalError, unknown_name
 from tempeval.loaders import LoadOptions, load_samples
-from tempeval.results import read_run, run_lock, write_run_file
+from tempeval.results import NO_PREDICTION, read_run, run_lock, write_run_file
 from tempeval.runner import RunOptions, build_record, run_header, run_path
 from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.types import Prediction, Sample
@@ -28,7 +28,7 @@ IMPORTERS: dict[str, str] = {}
 SamplesOf = Callable[[str], list[Sample]]
 Importer = Callable[[Sequence[Path], SamplesOf], Mapping[str, Mapping[str, str | None]]]
 
-MISSING = "no prediction for this sample in the imported files"
+MISSING = NO_PREDICTION
 
 
 def get_importer(benchmark: str) -> Importer:

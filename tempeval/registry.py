@@ -63,6 +63,9 @@ class GroupSpec:
     """Meta keys to break a micro group down by."""
     carry: bool = False
     """Also report the member runs' other metrics (task-level breakdowns) in the group's result."""
+    official_skips_empty: bool = False
+    """Official mode: a member's macro headline leaves out the breakdown values (e.g. task codes) that have no
+    prediction at all, as the official script averages only the ones present (OVO-Bench); strict counts them 0."""
 
 
 @lru_cache(maxsize=1)
@@ -102,6 +105,7 @@ def _read_groups(path: Path) -> dict[str, GroupSpec]:
                 metric=str(spec.get("metric", "accuracy")),
                 by=tuple(spec.get("by") or ()),
                 carry=bool(spec.get("carry", False)),
+                official_skips_empty=bool(spec.get("official_skips_empty", False)),
             )
             for name, spec in raw.items()
         }

@@ -56,9 +56,10 @@ def summary_table(summaries: Sequence[RunSummary]) -> str:
 
 
 def group_table(groups: Sequence[GroupSummary]) -> str:
-    """One line per (group, model): how it was aggregated and its metrics."""
+    """One line per (group, model): how it was aggregated and its metrics, then one line per warning."""
     lines = []
     for g in groups:
         metrics = "  ".join(f"{name} {metric_cell(g, name)}" for name in g.metrics if "[" not in name)
         lines.append(f"{g.model}  {g.group} ({g.aggregate} over {len(g.tasks)} tasks)  {metrics}")
+        lines.extend(f"  warning: {warning}" for warning in g.warnings)
     return "\n".join(lines)

@@ -20,6 +20,9 @@ from tempeval.scoring.metrics import MetricValue, Row, compute
 
 SCHEMA_VERSION = 1
 
+NO_PREDICTION = "no prediction for this sample in the imported files"
+"""The error of an imported run's sample that the official prediction files do not answer."""
+
 RESUME_FIELDS: tuple[str, ...] = (
     "task", "task_version", "model", "model_args", "frames", "generation", "seed", "dataset", "parser_mode",
     "time_labels",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,3 +253,39 @@ def test_one_element_list_responses_are_unwrapped_with_a_warning(data_root: Path
     with pytest.warns(UserWarning, match=rf"Model_offline.json: {1 + n_probes} response\(s\) are one-element lists"):
         outputs = ovobench.import_predictions([path], lambda name: samples(name, data_root))
     assert outputs["ovobench_backward"] == {"0": "C", "1": "A"}
+
+
+def test_a_submission_without_some_probe_codes_is_averaged_as_officially_and_warned(
+    data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like the official GPT folder (no REC/SSR files): the official script averages the forward codes present."""
+    results, out = tmp_path / "results", tmp_path / "runs"
+    write_gemini_like_results(results)
+    path = results / "Model_EPM_ASI_HLD_REC_SSR_CRR_offline.json"
+    content = json.loads(path.read_text())
+    content["forward"] = [item for item in content["forward"] if item["task"] == "CRR"]
+    path.write_text(json.dumps(content))
+    with pytest.warns(UserWarning):
+        argv = ["import", "--benchmark", "ovobench", "--model", "M", str(results), "--data-dir", str(data_root)]
+        assert main([*argv, "--out", str(out)]) == 0
+    capsys.readouterr()
+
+    def group(*mode: str) -> dict[str, Any]:
+        assert main(["score", str(out), "--json", *mode]) == 0
+        objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        found: dict[str, Any] = next(o for o in objects if o.get("group") == "ovobench")
+        return found
+
+    # Official: forward = CRR alone (50), overall mean(66.67, 50, 50); REC/SSR are left out and that is said.
+    official = group()
+    assert round(official["metrics"]["forward"], 2) == 50.0 and round(official["metrics"]["overall"], 2) == 55.56
+    (warning,) = official["warnings"]
+    assert "REC, SSR" in warning and "as the official script does" in warning
+    # Strict keeps counting them: forward mean(0, 0, 50), overall mean(66.67, 33.33, 16.67); warned too.
+    strict_group = group("--parser-mode", "strict")
+    assert round(strict_group["metrics"]["forward"], 2) == 16.67
+    assert round(strict_group["metrics"]["overall"], 2) == 38.89
+    (warning,) = strict_group["warnings"]
+    assert "REC, SSR" in warning and "count 0" in warning
+    assert main(["score", str(out)]) == 0
+    assert "warning: ovobench_forward: no predictions for task_code REC, SSR" in capsys.readouterr().out

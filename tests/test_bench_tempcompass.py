@@ -390,7 +390,12 @@ def test_import_then_score_by_hand(data_root: Path, tmp_path: Path, capsys: pyte
     assert main(["import", "--benchmark", "tempcompass", "--model", "m", str(predictions), "--data-dir",
                  str(data_root), "--out", str(out)]) == 0
     by_task = scored(capsys, str(out))
-    assert set(by_task) == {"tempcompass_mc", "tempcompass_yes_no", "tempcompass_caption_matching"}
+    assert set(by_task) == {"tempcompass_mc", "tempcompass_yes_no", "tempcompass_caption_matching", "tempcompass"}
+    # No captioning file: the group has no "Avg. All", and says why; the rule failure needs the absent judge.
+    group = by_task["tempcompass"]
+    assert "accuracy" not in group["metrics"]
+    assert any("no run of tempcompass_captioning" in w for w in group["warnings"])
+    assert any(w.startswith("tempcompass_mc: 1 output(s) go to an LLM judge") for w in group["warnings"])
     mc = by_task["tempcompass_mc"]
     assert mc["metrics"]["accuracy"] == pytest.approx(80.0) and mc["unparseable"] == 1
     assert mc["metrics"]["accuracy[aspect=action]"] == 100.0 and mc["metrics"]["accuracy[type=order]"] == 0.0
@@ -545,6 +550,11 @@ def test_parity_with_the_official_rule_ratings(video_llava: Path, capsys: pytest
     # Caption matching: the judge decided 7 items officially (1 rated Correct); without one they are unparseable.
     cm = by_task["tempcompass_caption_matching"]
     assert cm["unparseable"] == 7 and cm["metrics"]["accuracy"] == pytest.approx(100 * 951 / 1503)   # official 63.34
+    # The group's number is far below the official Avg. All without the judge the protocol needs: it says so.
+    warnings = by_task["tempcompass"]["warnings"]
+    assert any(w.startswith("tempcompass_captioning: 2004 output(s) go to an LLM judge") for w in warnings)
+    assert any(w.startswith("tempcompass_caption_matching: 7 output(s) go to an LLM judge") for w in warnings)
+    assert len(warnings) == 2
     for task in ("tempcompass_mc", "tempcompass_yes_no", "tempcompass_caption_matching"):
         official = official_ratings(FORMAT_OF[task])
         records = read_run(out / "video-llava" / f"{task}.jsonl").records

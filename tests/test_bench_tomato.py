@@ -242,7 +242,7 @@ def test_run_import_and_score(data_root: Path, tmp_path: Path, capsys: pytest.Ca
                  "--data-dir", str(data_root)]) == 0
     capsys.readouterr()
     assert main(["score", str(imported), "--json"]) == 0
-    (run,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (run,) = [o for o in map(json.loads, capsys.readouterr().out.splitlines()) if "task" in o]
     assert run["task"] == "tomato_count" and run["metrics"]["accuracy"] == pytest.approx(200 / 3)
     assert run["unparseable"] == 1 and run["metrics"]["accuracy[demonstration_type=object]"] == 0.0
     record = read_run(next(imported.rglob("tomato_count.jsonl"))).records[1]

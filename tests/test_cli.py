@@ -54,8 +54,10 @@ def test_run_then_score_json(tmp_path: Path, synth_dir: Path, capsys: pytest.Cap
 
     assert main(["score", str(out), "--json"]) == 0
     objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    by_task = {o["task"]: o for o in objects}
+    by_task = {o["task"]: o for o in objects if "task" in o}
     assert set(by_task) == {"synth_grounding", "synth_direction"}
+    (group,) = [o for o in objects if "group" in o]  # synth, with 5 of its 7 tasks missing: no average, warned
+    assert "average" not in group["metrics"] and len(group["warnings"]) == 5
     direction = by_task["synth_direction"]
     assert direction["model"] == "random" and direction["n"] == 60 and direction["errors"] == 0
     assert direction["unparseable"] == 0
@@ -135,6 +137,11 @@ def test_killed_run_is_incomplete_and_limit_run_is_partial_until_completed(
     runs = {r["task"]: r for r in json.loads((tmp_path / "site" / "data.json").read_text())["runs"]}
     assert (runs["synth_direction"]["complete"], runs["synth_direction"]["samples"]) == (False, 60)
     assert runs["synth_order"]["partial"] is True
+    data = json.loads((tmp_path / "site" / "data.json").read_text())
+    (cell,) = [c for c in data["cells"] if c["benchmark"] == "synth"]
+    assert len(cell["warnings"]) == 5 and all(w.startswith("no run of synth_") for w in cell["warnings"])
+    (group,) = [g for g in data["group_results"] if g["group"] == "synth"]
+    assert group["warnings"] == cell["warnings"]
 
     assert main([*base, "--task", "synth_order"]) == 0  # the --limit 20 run completed: no longer partial
     capsys.readouterr()

@@ -97,3 +97,60 @@ def test_time_labels_of_files_written_before_the_field() -> None:
     assert frame_time_labels(old_record) == [2.5, 0.5, 1.5], "old records: the model was told the true times"
     assert frame_time_labels({**old_record, "frame_time_labels": [0.5, 1.5, 2.5]}) == [0.5, 1.5, 2.5]
     assert frame_time_labels({}) == []
+
+
+def test_groups_take_the_newest_run_of_the_newest_task_version(tmp_path: Path) -> None:
+    """Runs of two versions of one task never mix in a group number; within a version, the newest run wins."""
+    from bench.leaderboard_build import synthetic_header, synthetic_records, write_run
+    from tempeval import registry
+    from tempeval.groups import summarize_groups
+
+    tasks = registry.tasks()
+    members = registry.groups()["synth"]
+
+    def run(name: str, task: str, day: int, skill: float, version: str = "1") -> Path:
+        header = synthetic_header(tasks[task], "m", f"2025-03-{day:02d}T10:00:00+00:00", {"task_version": version})
+        return write_run(tmp_path / f"{name}.jsonl", header, synthetic_records(tasks[task], 40, skill, f"{name}"))
+
+    for task in members:
+        run(f"b_{task}", task, day=1, skill=0.5)
+    # synth_order: version 2 (written first, in file order), a newer v1 run, and an older v1 run listed last.
+    run("a_order_v2", "synth_order", day=2, skill=0.9, version="2")
+    run("c_order_v1_newer", "synth_order", day=5, skill=0.1)
+    run("z_order_v1_older", "synth_order", day=3, skill=0.3)
+
+    files = sorted(tmp_path.glob("*.jsonl"))
+    runs = [read_run(p) for p in files]
+    summaries = [summarize(r) for r in runs]
+    (group,) = summarize_groups(runs, summaries)
+    by_path = {Path(s.path).stem: s for s in summaries}
+    assert group.task_versions["synth_order"] == "2"
+    assert group.metrics["order"] == by_path["a_order_v2"].metrics[by_path["a_order_v2"].headline]
+    # Without the v2 run, the newest v1 run (by start time, not file order) is the one used.
+    keep = [i for i, p in enumerate(files) if p.stem != "a_order_v2"]
+    (group,) = summarize_groups([runs[i] for i in keep], [summaries[i] for i in keep])
+    newer = by_path["c_order_v1_newer"]
+    assert group.task_versions["synth_order"] == "1" and group.metrics["order"] == newer.metrics[newer.headline]
+
+
+@pytest.mark.parametrize(
+    ("fields", "records", "complete", "partial"),
+    [
+        ({"limit": None, "samples": 40, "dataset_samples": 40}, 40, True, False),
+        ({"limit": None, "samples": 40, "dataset_samples": 40}, 25, False, False),  # killed, never resumed
+        ({"limit": 100, "samples": 40, "dataset_samples": 40}, 40, True, False),  # a limit above the dataset size
+        ({"limit": 20, "samples": 20, "dataset_samples": 40}, 20, True, True),
+        ({"limit": 20, "samples": 20, "dataset_samples": 40}, 40, True, False),  # completed later without a limit
+        ({"limit": None}, 30, True, False),  # an older file without the counts: nothing to go by
+    ],
+)
+def test_complete_and_partial_come_from_the_counts(
+    tmp_path: Path, fields: dict[str, object], records: int, complete: bool, partial: bool
+) -> None:
+    from bench.leaderboard_build import synthetic_header, synthetic_records, write_run
+    from tempeval import registry
+
+    task = registry.tasks()["synth_order"]
+    header = synthetic_header(task, "m", "2025-03-01T10:00:00+00:00", fields)
+    summary = summarize(read_run(write_run(tmp_path / "r.jsonl", header, synthetic_records(task, records, 0.5, "s"))))
+    assert (summary.complete, summary.partial) == (complete, partial)

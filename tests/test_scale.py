@@ -96,6 +96,9 @@ def test_shards_cover_everything_once_and_merge_to_the_unsharded_scores(tmp_path
         k: v.value for k, v in whole.metrics.items()
     }
     assert "shard" not in read_run(merged).header
+    # Same records, another order: the same confidence intervals too; the merged run expects all 60 samples.
+    assert joined.metrics == whole.metrics
+    assert joined.samples == 60 and joined.complete
 
 
 def test_merge_refuses_bad_shard_sets(tmp_path: Path, synth_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

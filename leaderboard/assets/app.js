@@ -342,6 +342,7 @@
     const title = [
       `${modelName(m.id)} · ${b.label} · ${cell.metric} ${fmt(cell.value, 2)}` + (ciText(cell.ci) ? ` (95% CI ${ciText(cell.ci)})` : ""),
       cell.missing.length ? `incomplete: no current run of ${cell.missing.join(", ")}` : null,
+      ...(cell.warnings || []).map((w) => `warning: ${w}`),
       ...cellRuns(cell).map(runLine),
     ].filter(Boolean).join("\n");
     const button = el("button", {
@@ -352,6 +353,9 @@
     else button.append(el("span", { class: "v missing" }, "—"),
       el("span", { class: "ci" }, `${b.tasks.length - cell.missing.length}/${b.tasks.length} tasks`));
     if (cell.errors || cell.unparseable) button.append(el("span", { class: "flag", title: flagText(cell) }, "●"));
+    if ((cell.warnings || []).length) {
+      button.append(el("span", { class: "partial", title: cell.warnings.join("\n") }, "⚠ " + cell.warnings.length));
+    }
     if (cellRuns(cell).some((r) => r.partial)) {
       button.append(el("span", { class: "partial", title: "run with --limit: not the whole task" }, "partial"));
     }
@@ -379,6 +383,7 @@
         ciText(cell.ci) ? ` (95% CI ${ciText(cell.ci)})` : " (no CI: a mean of task scores)",
         ` · ${plural(cell.samples, "sample")}`, flagText(cell) ? ` · ${flagText(cell)}` : ""),
       cell.missing.length ? el("p", { class: "warn" }, "Incomplete: no current run of " + cell.missing.join(", ")) : null,
+      ...(cell.warnings || []).map((w) => el("p", { class: "warn" }, "Warning: " + w)),
       runTable(cellRuns(cell), { model: false }));
     detail.scrollIntoView({ block: "nearest" });
   }
@@ -465,6 +470,9 @@
       add(results.length
         ? metricTable(results.map((g) => ({ model: g.model, metrics: g.metrics, headline: b.metric })), b.metric)
         : el("p", { class: "empty" }, "No model has a current run of every task of this benchmark yet."));
+      for (const g of results) {
+        for (const w of g.warnings || []) add(el("p", { class: "warn" }, `${modelName(g.model)}: ${w}`));
+      }
     }
     for (const task of b.tasks) {
       const info = DATA.tasks[task];
