@@ -342,15 +342,23 @@ def _cmd_score(args: argparse.Namespace) -> int:
     finally:
         if judge is not None:
             judge.close()
-    groups = summarize_groups(runs, summaries)
+    # A shard is one part of a run: listed apart, never a run's score nor a member of a benchmark group.
+    complete = [(run, s) for run, s in zip(runs, summaries, strict=True) if not s.shard]
+    shards = [s for s in summaries if s.shard]
+    groups = summarize_groups([run for run, _ in complete], [s for _, s in complete])
     if args.json:
-        for item in [*summaries, *groups]:
+        for item in [*(s for _, s in complete), *groups, *shards]:
             print(json.dumps(item.to_json()))
     else:
-        print(summary_table(summaries))
+        if complete:
+            print(summary_table([s for _, s in complete]))
         if groups:
             print()
             print(group_table(groups))
+        if shards:
+            gap = "\n" if complete else ""
+            print(f"{gap}shards (parts of runs, not their scores; 'tempeval merge' joins them into one run):")
+            print(summary_table(shards))
     return 0
 
 

@@ -238,6 +238,8 @@ class RunSummary:
     headline: str
     metrics: dict[str, MetricValue] = field(default_factory=dict)
     path: str = ""
+    shard: str | None = None
+    """``K/N`` for a ``--shard`` run: one part of a run, not the run's score."""
 
     @property
     def parse_failure_rate(self) -> float:
@@ -259,6 +261,7 @@ class RunSummary:
             "metrics": {name: metric.value for name, metric in self.metrics.items()},
             "ci": {name: None if m.ci is None else list(m.ci) for name, m in self.metrics.items()},
             "path": self.path,
+            **({"shard": self.shard} if self.shard else {}),
         }
 
 
@@ -319,6 +322,7 @@ def summarize(run: RunFile) -> RunSummary:
         headline=str(header.get("headline", "accuracy")),
         metrics=metrics,
         path=str(run.path),
+        shard=str(header["shard"]) if header.get("shard") else None,
     )
 
 

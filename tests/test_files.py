@@ -148,3 +148,34 @@ def test_leaderboard_build_killed_midway_keeps_the_previous_site(tmp_path: Path,
     assert (site / "CNAME").read_text(encoding="utf-8") == "board.example.org\n"
     assert (site / "data.js").stat().st_size > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "site"], "no staging folder left behind"
+
+
+def test_a_shard_is_never_a_models_score(tmp_path: Path, synth_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tempeval.leaderboard import build as lb
+
+    shards = shards_of(tmp_path, synth_dir)
+    for day, shard in enumerate(shards, start=1):  # the later shard is newer than the merged file's start time
+        lines = shard.read_text(encoding="utf-8").splitlines()
+        header = {**json.loads(lines[0]), "started_at": f"2025-01-0{day}T10:00:00+00:00"}
+        shard.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n", encoding="utf-8")
+    merged = merge(shards, tmp_path / "runs" / "random" / "synth_direction.jsonl")
+    assert read_run(merged).header["merged_at"]
+
+    lb.build([tmp_path / "runs"], tmp_path / "site")
+    data = json.loads((tmp_path / "site" / "data.json").read_text(encoding="utf-8"))
+    runs = {Path(r["file"]).name: r for r in data["runs"]}
+    whole = runs["synth_direction.jsonl"]
+    assert whole["status"] == "current" and whole["merged_at"]
+    for shard in shards:
+        assert runs[shard.name]["status"] == "shard" and runs[shard.name]["merged_into"] == whole["id"]
+    assert sorted(whole["shards"]) == sorted(runs[s.name]["id"] for s in shards)
+    assert [c["runs"] for c in data["cells"]] == [[whole["id"]]], "the merged run alone is the model's score"
+
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "runs")]) == 0
+    complete, _, parts = capsys.readouterr().out.partition("shards (")
+    assert "synth_direction@" in complete and complete.count("synth_direction@") == 1
+    assert parts.count("synth_direction@") == 2
+    assert main(["score", str(tmp_path / "runs"), "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [item.get("shard") for item in listed] == [None, "1/2", "2/2"]
