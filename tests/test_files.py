@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from tempeval.loaders import LoadOptions
 from tempeval.results import RunWriter, read_run, run_lock
 from tempeval.runner import RunOptions, run_task
 from tempeval.sharding import merge
+from tempeval.types import Prediction, Request, Sample
+from tests.conftest import task_samples
 
 
 def options(tmp_path: Path, load_options: LoadOptions, **changes: object) -> RunOptions:
@@ -179,3 +182,64 @@ def test_a_shard_is_never_a_models_score(tmp_path: Path, synth_dir: Path, capsys
     assert main(["score", str(tmp_path / "runs"), "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [item.get("shard") for item in listed] == [None, "1/2", "2/2"]
+
+
+def test_a_request_that_cannot_be_prepared_fails_only_its_sample(tmp_path: Path, load_options: LoadOptions,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempeval.runner as runner
+
+    task = registry.get_task("synth_order")
+    samples = task_samples(task, load_options)
+    broken = samples[5].id
+    render = runner.render
+
+    def buggy(task: object, sample: Sample, **kwargs: object) -> str:
+        if sample.id == broken:
+            raise ZeroDivisionError("a bug in a prompt template")
+        return render(task, sample, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "render", buggy)
+    summary = run_task(task, create_adapter("random"), "random", options(tmp_path, load_options))
+    records = {r["sample_id"]: r for r in read_run(summary.path).records}
+    assert summary.n == len(samples) and summary.errors == 1
+    assert "could not prepare the request: ZeroDivisionError" in records[broken]["error"]
+    assert "adapter" not in records[broken]["error"]
+
+
+def test_fps_nan_is_an_error_per_sample_not_a_silent_empty_run(tmp_path: Path, load_options: LoadOptions) -> None:
+    task = registry.get_task("synth_order")
+    frames = task.frames.replace(fps=float("nan"), num_frames=None)
+    summary = run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, frames=frames))
+    samples = task_samples(task, load_options)
+    assert summary.n == len(samples) == summary.errors
+    assert all("could not prepare" in r["error"] for r in read_run(summary.path).records)
+
+
+def test_after_an_adapter_crash_no_video_is_decoded(tmp_path: Path, load_options: LoadOptions,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tempeval.video import FrameSource
+
+    task = registry.get_task("synth_order")
+    samples = task_samples(task, load_options)
+    adapter = create_adapter("random")
+
+    def crashes(requests: Iterator[Request]) -> Iterator[Prediction]:
+        for count, request in enumerate(requests):
+            if count == 2:
+                raise RuntimeError("CUDA out of memory")
+            yield Prediction(request.sample_id, "A")
+
+    decoded: list[str] = []
+    frames_many = FrameSource.frames_many
+
+    def counting(self: FrameSource, items: list) -> list:
+        decoded.extend(key for _, _, key in items)
+        return frames_many(self, items)
+
+    monkeypatch.setattr(adapter, "stream", crashes)
+    monkeypatch.setattr(FrameSource, "frames_many", counting)
+    summary = run_task(task, adapter, "random", options(tmp_path, load_options))
+    records = read_run(summary.path).records
+    assert summary.n == len(samples) and summary.errors == len(samples) - 2
+    assert all("CUDA out of memory" in r["error"] for r in records if r["error"])
+    assert len(decoded) <= 4, "only the first chunk was decoded; the rest is marked without decoding"
