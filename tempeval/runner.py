@@ -67,13 +67,15 @@ class RunOptions:
 
 
 def model_slug(model: str) -> str:
-    """A folder name for a model string: 'openai/gpt-4o' -> 'openai__gpt-4o'."""
-    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model.replace("/", "__"))
+    """A folder name for a model string: 'openai/gpt-4o' -> 'openai__gpt-4o'; never '', '.' or '..'."""
+    slug = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model.replace("/", "__"))
+    return slug.replace(".", "_") if set(slug) <= {"."} else slug
 
 
 def run_path(out_dir: Path, model: str, task: Task, run_name: str | None = None) -> Path:
-    """Where the run file of (model, task) lives."""
-    return Path(out_dir) / model_slug(model) / f"{run_name or task.name}.jsonl"
+    """Where the run file of (model, task) lives: one folder and one file name inside ``out_dir``, whatever the
+    model, task or run name holds ('../../x' included)."""
+    return Path(out_dir) / model_slug(model) / f"{model_slug(run_name or task.name)}.jsonl"
 
 
 def frame_policy(task: Task, options: RunOptions) -> FramePolicy:
@@ -126,6 +128,8 @@ def run_task(
 ) -> RunSummary:
     """Run (or resume) ``model`` on ``task`` and return the summary of the whole run file."""
     options = options or RunOptions()
+    if options.limit is not None and options.limit < 1:
+        raise TempevalError(f"limit must be at least 1 sample, got {options.limit}; leave it out to run every sample.")
     check_template(task)
     _check_capabilities(task, adapter)
     with warnings.catch_warnings(record=True) as caught:  # records skipped by the loader go into the header too

@@ -243,3 +243,57 @@ def test_after_an_adapter_crash_no_video_is_decoded(tmp_path: Path, load_options
     assert summary.n == len(samples) and summary.errors == len(samples) - 2
     assert all("CUDA out of memory" in r["error"] for r in records if r["error"])
     assert len(decoded) <= 4, "only the first chunk was decoded; the rest is marked without decoding"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--limit", "0"], "--limit: must be at least 1, got 0"),
+        (["--limit", "-3"], "--limit: must be at least 1, got -3"),
+        (["--fps", "nan"], "--fps: must be a positive finite number, got nan"),
+        (["--fps", "inf"], "--fps: must be a positive finite number, got inf"),
+        (["--fps", "0"], "--fps: must be a positive finite number"),
+        (["--frames", "0"], "--frames: must be at least 1"),
+        (["--max-frames", "0"], "--max-frames: must be at least 1"),
+        (["--concurrency", "0"], "--concurrency: must be at least 1"),
+        (["--synth-per-task", "0"], "--synth-per-task: must be at least 1"),
+    ],
+)
+def test_settings_that_mean_nothing_are_refused(flags: list[str], message: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--model", "random", "--task", "synth_order", "--out", str(tmp_path / "runs"), *flags])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_library_callers_get_the_same_refusals(tmp_path: Path, load_options: LoadOptions) -> None:
+    from tempeval.errors import TempevalError
+    from tempeval.types import FramePolicy
+
+    for fps in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="positive finite"):
+            FramePolicy(num_frames=None, fps=fps)
+    task = registry.get_task("synth_order")
+    with pytest.raises(TempevalError, match="limit must be at least 1"):
+        run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, limit=0))
+
+
+def test_names_never_write_outside_out(tmp_path: Path, load_options: LoadOptions) -> None:
+    import dataclasses
+
+    out = tmp_path / "nest" / "runs"
+    task = dataclasses.replace(registry.get_task("synth_order"), name="../../x")
+    opts = RunOptions(out_dir=out, load=load_options, progress=False, limit=2)
+    written = [Path(run_task(task, create_adapter("random"), "random", opts).path)]
+    opts = dataclasses.replace(opts, run_name="../../../y")
+    written.append(Path(run_task(registry.get_task("synth_order"), create_adapter("random"), "..", opts).path))
+    for path in written:
+        assert path.resolve().is_relative_to(out.resolve()), path
+    assert sorted(p.name for p in (tmp_path / "nest").iterdir()) == ["runs"]
+
+
+def test_import_model_label_dot_dot_stays_inside_out(tmp_path: Path) -> None:
+    assert import_charades(tmp_path, "..") == 0
+    written = [p for p in tmp_path.rglob("*.jsonl")]
+    assert written and all(p.resolve().is_relative_to((tmp_path / "runs").resolve()) for p in written)
