@@ -718,6 +718,12 @@ def _prepare(out: Path) -> Path:
     """
     if out.exists() and not out.is_dir():
         raise TempevalError(f"{out} is a file; the leaderboard is written into a folder. Give -o a folder.")
+    out = out.resolve()
+    if Path.cwd().resolve().is_relative_to(out):
+        raise TempevalError(
+            f"{out} holds the current folder; the site is swapped into place as a whole folder, so give it a "
+            "folder of its own (e.g. -o site)."
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.building-{os.getpid()}"
     if staging.exists():
@@ -728,6 +734,7 @@ def _prepare(out: Path) -> Path:
 
 def _swap_in(staging: Path, out: Path) -> None:
     """Put the built site at ``out``: the user's own files are carried over, then two renames swap folders."""
+    out = out.resolve()
     if not out.exists():
         os.replace(staging, out)
         return

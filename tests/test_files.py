@@ -297,3 +297,13 @@ def test_import_model_label_dot_dot_stays_inside_out(tmp_path: Path) -> None:
     assert import_charades(tmp_path, "..") == 0
     written = [p for p in tmp_path.rglob("*.jsonl")]
     assert written and all(p.resolve().is_relative_to((tmp_path / "runs").resolve()) for p in written)
+
+
+def test_leaderboard_refuses_to_swap_away_the_current_folder(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from tempeval.errors import TempevalError
+    from tempeval.leaderboard import build as lb
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TempevalError, match="holds the current folder"):
+        lb._prepare(Path("."))
