@@ -307,3 +307,13 @@ def test_leaderboard_refuses_to_swap_away_the_current_folder(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TempevalError, match="holds the current folder"):
         lb._prepare(Path("."))
+
+
+def test_diagnosis_path_stays_inside_out(tmp_path: Path) -> None:
+    import dataclasses
+
+    from tempeval.diagnose import diagnosis_path
+
+    task = dataclasses.replace(registry.get_task("synth_order"), name="../../x")
+    path = diagnosis_path(tmp_path / "runs", "..", task)
+    assert path.resolve().is_relative_to((tmp_path / "runs").resolve()), path
