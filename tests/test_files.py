@@ -206,10 +206,18 @@ def test_a_request_that_cannot_be_prepared_fails_only_its_sample(tmp_path: Path,
     assert "adapter" not in records[broken]["error"]
 
 
-def test_fps_nan_is_an_error_per_sample_not_a_silent_empty_run(tmp_path: Path, load_options: LoadOptions) -> None:
+def test_fps_nan_is_an_error_per_sample_not_a_silent_empty_run(tmp_path: Path, load_options: LoadOptions,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import math
+
+    import tempeval.video as video
+
+    def nan_fps(policy: object, clip_len_s: float) -> int:  # what --fps nan did before FramePolicy refused it
+        return math.floor(clip_len_s * float("nan"))
+
+    monkeypatch.setattr(video, "_num_frames", nan_fps)
     task = registry.get_task("synth_order")
-    frames = task.frames.replace(fps=float("nan"), num_frames=None)
-    summary = run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, frames=frames))
+    summary = run_task(task, create_adapter("random"), "random", options(tmp_path, load_options))
     samples = task_samples(task, load_options)
     assert summary.n == len(samples) == summary.errors
     assert all("could not prepare" in r["error"] for r in read_run(summary.path).records)
