@@ -72,6 +72,8 @@ PARALLEL_MIN_RUNS = 48
 
 # Run statuses: only "current" runs feed the overview and the benchmark scores.
 CURRENT, OLDER_VERSION, SUPERSEDED, VARIANT = "current", "older_version", "superseded", "variant"
+SHARD = "shard"
+"""A ``--shard K/N`` run: one part of a run, never a model's score; shown under the run ``merge`` made of it."""
 
 
 @dataclass(frozen=True)
@@ -290,16 +292,21 @@ def _classify(runs: Sequence[_Run], variant_paths: set[Path]) -> list[_Run]:
     """
     ranked = sorted(runs, key=lambda r: (_started(r), r.file), reverse=True)
     is_variant = {r.id: _is_variant(r, variant_paths) for r in runs}
+    is_shard = {r.id: bool(r.header.get("shard")) for r in runs}
     newest_version: dict[str, str] = {}
     for run in ranked:
         known = newest_version.get(run.task)
-        if not is_variant[run.id] and (known is None or _version_key(run.version) > _version_key(known)):
+        if is_variant[run.id] or is_shard[run.id]:
+            continue
+        if known is None or _version_key(run.version) > _version_key(known):
             newest_version[run.task] = run.version
     taken: set[tuple[str, str, str]] = set()
     out = []
     for run in ranked:
         key = (run.model, run.task, run.version)
-        if is_variant[run.id]:
+        if is_shard[run.id]:
+            status = SHARD
+        elif is_variant[run.id]:
             status = VARIANT
         elif key in taken:
             status = SUPERSEDED
@@ -390,6 +397,7 @@ def _site_data(
     run_dirs: Sequence[Path],
 ) -> dict[str, Any]:
     current = [r for r in runs if r.status == CURRENT]
+    merged_into = _merged_into(runs)
     tasks = _tasks(current)
     benchmarks = _benchmarks(tasks)
     cells = _cells(current, groups, benchmarks)
@@ -412,7 +420,7 @@ def _site_data(
             }
             for g in sorted(groups, key=lambda g: (g.group, g.model))
         ],
-        "runs": [_run_entry(r) for r in runs],
+        "runs": [_run_entry(r, merged_into) for r in runs],
         "diagnoses": _diagnoses(diagnoses, runs),
         "skipped": skipped,
     }
@@ -533,7 +541,19 @@ def _averages(
     return out
 
 
-def _run_entry(run: _Run) -> dict[str, Any]:
+def _merged_into(runs: Sequence[_Run]) -> dict[str, str]:
+    """Shard run id -> id of the merged run made of it (same model, task and version; named in ``merged_from``)."""
+    out = {}
+    for merged in runs:
+        names = {Path(str(p)).name for p in merged.header.get("merged_from") or ()}
+        for shard in runs:
+            same = (shard.model, shard.task, shard.version) == (merged.model, merged.task, merged.version)
+            if shard.status == SHARD and same and shard.path.name in names:
+                out[shard.id] = merged.id
+    return out
+
+
+def _run_entry(run: _Run, merged_into: Mapping[str, str]) -> dict[str, Any]:
     header, summary = run.header, run.summarized
     dataset = header["dataset"] if isinstance(header.get("dataset"), dict) else {}
     return {
@@ -545,6 +565,10 @@ def _run_entry(run: _Run) -> dict[str, Any]:
         "status": run.status,
         "file": run.file,
         "started_at": header.get("started_at"),
+        "shard": header.get("shard"),
+        "merged_into": merged_into.get(run.id),
+        "merged_at": header.get("merged_at"),
+        "shards": sorted(shard for shard, merged in merged_into.items() if merged == run.id),
         "frames": frames_label(header.get("frames")),
         "frame_policy": header.get("frames"),
         "parser_mode": header.get("parser_mode"),
@@ -706,6 +730,12 @@ def _prepare(out: Path) -> Path:
     """
     if out.exists() and not out.is_dir():
         raise TempevalError(f"{out} is a file; the leaderboard is written into a folder. Give -o a folder.")
+    out = out.resolve()
+    if Path.cwd().resolve().is_relative_to(out):
+        raise TempevalError(
+            f"{out} holds the current folder; the site is swapped into place as a whole folder, so give it a "
+            "folder of its own (e.g. -o site)."
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.building-{os.getpid()}"
     if staging.exists():
@@ -716,6 +746,7 @@ def _prepare(out: Path) -> Path:
 
 def _swap_in(staging: Path, out: Path) -> None:
     """Put the built site at ``out``: the user's own files are carried over, then two renames swap folders."""
+    out = out.resolve()
     if not out.exists():
         os.replace(staging, out)
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import warnings
 from collections.abc import Sequence
@@ -52,12 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--task", action="append", required=True, help="task or group name (repeatable)")
     run.add_argument("--shard", help="evaluate only share K of N (K/N, balanced by video); join with 'tempeval merge'")
     frames = run.add_mutually_exclusive_group()
-    frames.add_argument("--frames", type=int, help="number of uniformly sampled frames (overrides the task)")
-    frames.add_argument("--fps", type=float, help="frames per second instead of a fixed number")
-    run.add_argument("--max-frames", type=int, help="cap on frames when sampling by --fps")
+    frames.add_argument("--frames", type=_count, help="number of uniformly sampled frames (overrides the task)")
+    frames.add_argument("--fps", type=_positive_finite, help="frames per second instead of a fixed number")
+    run.add_argument("--max-frames", type=_count, help="cap on frames when sampling by --fps")
     run.add_argument("--order", choices=("original", "reversed", "shuffled"), help="frame order shown to the model")
-    run.add_argument("--max-side", type=int, help="resize frames so the longer side is at most this many pixels")
-    run.add_argument("--limit", type=int, help="only the first N samples of each task")
+    run.add_argument("--max-side", type=_count, help="resize frames so the longer side is at most this many pixels")
+    run.add_argument("--limit", type=_count, help="only the first N samples of each task")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--fresh", action="store_true", help="start over instead of resuming")
     run.add_argument(
@@ -72,12 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_model_arguments(diag)
     diag.add_argument("--task", required=True, help="a multiple-choice task")
-    diag.add_argument("--frames", type=int, help="N, frames of the multi-frame variants (default: the task's)")
+    diag.add_argument("--frames", type=_count, help="N, frames of the multi-frame variants (default: the task's)")
     diag.add_argument("--seed", type=int, default=0, help="seeds the shuffles, the random frame and the CIs")
     diag.add_argument(
         "--single", choices=("middle", "first", "random"), default="middle", help="which frame the 1-frame run shows"
     )
-    diag.add_argument("--limit", type=int, help="only the first N samples")
+    diag.add_argument("--limit", type=_count, help="only the first N samples")
     diag.add_argument("--fresh", action="store_true", help="start the variant runs over instead of resuming")
     _add_run_arguments(diag)
     diag.add_argument("--json", action="store_true", help="print the diagnosis object instead of the table")
@@ -134,12 +135,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count of frames, samples, requests...)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_finite(text: str) -> float:
+    """An argparse type: a positive finite number (nan and inf mean nothing as a rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     """--model and its arguments (read back by :func:`_model_arguments`)."""
     command.add_argument("--model", required=True, help="ADAPTER or ADAPTER/MODEL, e.g. random or openai/gpt-4o-mini")
     command.add_argument("-M", "--model-arg", action="append", default=[], metavar="KEY=VALUE", help="adapter argument")
     command.add_argument("--model-config", type=Path, help="YAML file of adapter arguments (-M values override it)")
-    command.add_argument("--concurrency", type=int, help="requests in flight, for adapters that overlap them (openai)")
+    command.add_argument(
+        "--concurrency", type=_count, help="requests in flight, for adapters that overlap them (openai)"
+    )
 
 
 def _add_run_arguments(command: argparse.ArgumentParser) -> None:
@@ -149,7 +174,8 @@ def _add_run_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--data-dir", type=Path, help="root of downloaded benchmark data")
     command.add_argument("--synth-dir", type=Path, help="where the synthetic suite is generated (default: cache)")
     command.add_argument(
-        "--synth-per-task", type=int, metavar="N", help="records per synthetic task (default 60; larger: tighter CIs)"
+        "--synth-per-task", type=_count, metavar="N",
+        help="records per synthetic task (default 60; larger: tighter CIs)",
     )
     command.add_argument("--no-progress", action="store_true", help="no progress bar")
     command.add_argument("--parser-mode", help="score in this parser mode (strict, or official where a task has it)")
@@ -342,15 +368,23 @@ def _cmd_score(args: argparse.Namespace) -> int:
     finally:
         if judge is not None:
             judge.close()
-    groups = summarize_groups(runs, summaries)
+    # A shard is one part of a run: listed apart, never a run's score nor a member of a benchmark group.
+    complete = [(run, s) for run, s in zip(runs, summaries, strict=True) if not s.shard]
+    shards = [s for s in summaries if s.shard]
+    groups = summarize_groups([run for run, _ in complete], [s for _, s in complete])
     if args.json:
-        for item in [*summaries, *groups]:
+        for item in [*(s for _, s in complete), *groups, *shards]:
             print(json.dumps(item.to_json()))
     else:
-        print(summary_table(summaries))
+        if complete:
+            print(summary_table([s for _, s in complete]))
         if groups:
             print()
             print(group_table(groups))
+        if shards:
+            gap = "\n" if complete else ""
+            print(f"{gap}shards (parts of runs, not their scores; 'tempeval merge' joins them into one run):")
+            print(summary_table(shards))
     return 0
 
 

@@ -303,7 +303,7 @@ def _estimate_json(value: MetricValue | None) -> dict[str, Any] | None:
 
 def diagnosis_path(out_dir: Path, model: str, task: Task) -> Path:
     """Where the diagnosis of (model, task) is written: ``<out>/<model slug>/diagnosis-<task>.json``."""
-    return Path(out_dir) / model_slug(model) / f"diagnosis-{task.name}.json"
+    return Path(out_dir) / model_slug(model) / f"diagnosis-{model_slug(task.name)}.json"  # never outside out_dir
 
 
 # -- the statistics -------------------------------------------------------------------------------------------

@@ -259,6 +259,8 @@ class RunSummary:
     """How many records the run should have (after limit, protocol and shard; from the header); None: unknown."""
     partial: bool = False
     """Run with a --limit smaller than the dataset (and not completed later by a run without one)."""
+    shard: str | None = None
+    """``K/N`` for a ``--shard`` run: one part of a run, not the run's score."""
 
     @property
     def complete(self) -> bool:
@@ -287,6 +289,7 @@ class RunSummary:
             "path": self.path,
             "samples": self.samples,
             "complete": self.complete,
+            **({"shard": self.shard} if self.shard else {}),
         }
 
 
@@ -349,6 +352,7 @@ def summarize(run: RunFile) -> RunSummary:
         path=str(run.path),
         samples=_expected_samples(header, len(records)),
         partial=_is_partial(header, len(records)),
+        shard=str(header["shard"]) if header.get("shard") else None,
     )
 
 

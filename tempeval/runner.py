@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,13 +67,15 @@ class RunOptions:
 
 
 def model_slug(model: str) -> str:
-    """A folder name for a model string: 'openai/gpt-4o' -> 'openai__gpt-4o'."""
-    return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model.replace("/", "__"))
+    """A folder name for a model string: 'openai/gpt-4o' -> 'openai__gpt-4o'; never '', '.' or '..'."""
+    slug = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in model.replace("/", "__"))
+    return slug.replace(".", "_") if set(slug) <= {"."} else slug
 
 
 def run_path(out_dir: Path, model: str, task: Task, run_name: str | None = None) -> Path:
-    """Where the run file of (model, task) lives."""
-    return Path(out_dir) / model_slug(model) / f"{run_name or task.name}.jsonl"
+    """Where the run file of (model, task) lives: one folder and one file name inside ``out_dir``, whatever the
+    model, task or run name holds ('../../x' included)."""
+    return Path(out_dir) / model_slug(model) / f"{model_slug(run_name or task.name)}.jsonl"
 
 
 def frame_policy(task: Task, options: RunOptions) -> FramePolicy:
@@ -140,6 +142,8 @@ def run_task(
 ) -> RunSummary:
     """Run (or resume) ``model`` on ``task`` and return the summary of the whole run file."""
     options = options or RunOptions()
+    if options.limit is not None and options.limit < 1:
+        raise TempevalError(f"limit must be at least 1 sample, got {options.limit}; leave it out to run every sample.")
     check_template(task)
     _check_capabilities(task, adapter)
     with warnings.catch_warnings(record=True) as caught:  # records skipped by the loader go into the header too
@@ -252,19 +256,33 @@ def _stream_records(
     """Feed requests to the adapter as it asks for them and write each record as its answer arrives.
 
     Frames are decoded lazily, a chunk of samples at a time, while the adapter works on earlier requests. A sample
-    whose video cannot be read is written at once as an error; an adapter that crashes or skips a sample leaves an
-    error on each sample it did not answer.
+    whose video cannot be read, or whose request cannot be prepared, is written at once as an error; an adapter
+    that crashes or skips a sample leaves an error on each sample it did not answer, and samples never prepared
+    after a crash are marked without decoding their videos. Every pending sample gets exactly one record, or the
+    run fails loudly.
+
+    Raises:
+        TempevalError: when, after all that, the records written do not match the pending samples (a bug).
     """
     out: dict[str, tuple[Sample, Request, float | None]] = {}
+    written: set[str] = set()
+    prepare_failure: list[str] = []
 
-    def requests() -> Iterator[Request]:
-        for chunk in _chunks(_by_video(pending), DECODE_CHUNK):
-            for sample, request, duration, error in _prepare(task, chunk, source, options):
-                if request is None:
-                    write(build_record(task, sample, Prediction(sample.id, None, error=error), None, duration))
-                else:
-                    out[sample.id] = (sample, request, duration)
-                    yield request
+    def record(entry: dict[str, Any]) -> None:
+        written.add(entry["sample_id"])
+        write(entry)
+
+    def requests() -> Generator[Request, None, None]:
+        try:
+            for chunk in _chunks(_by_video(pending), DECODE_CHUNK):
+                for sample, request, duration, error in _prepare(task, chunk, source, options):
+                    if request is None:
+                        record(build_record(task, sample, Prediction(sample.id, None, error=error), None, duration))
+                    else:
+                        out[sample.id] = (sample, request, duration)
+                        yield request
+        except Exception as exc:  # a bug in preparing: the adapter is not to blame, and the rest is marked below
+            prepare_failure.append(f"could not prepare the request: {type(exc).__name__}: {exc}")
 
     feed = requests()
     failure = None
@@ -272,14 +290,24 @@ def _stream_records(
         for prediction in adapter.stream(feed):
             if prediction.sample_id in out:
                 sample, request, duration = out.pop(prediction.sample_id)
-                write(build_record(task, sample, prediction, request, duration))
+                record(build_record(task, sample, prediction, request, duration))
     except Exception as exc:  # the adapter's failure is the model's error on each unanswered sample, never scored
         failure = f"adapter '{adapter.name}' failed: {type(exc).__name__}: {exc}"
-    for _ in feed:  # requests never handed over (after a crash) are still accounted for below
-        pass
+    feed.close()  # nothing more is decoded: samples never handed over are marked below without their videos
     for sample, request, duration in out.values():
         error = failure or f"adapter '{adapter.name}' returned no prediction for this sample"
-        write(build_record(task, sample, Prediction(sample.id, None, error=error), request, duration))
+        record(build_record(task, sample, Prediction(sample.id, None, error=error), request, duration))
+    for sample in pending:
+        if sample.id not in written:
+            error = (prepare_failure[0] if prepare_failure else None) or failure or (
+                f"adapter '{adapter.name}' stopped asking for requests before this sample"
+            )
+            record(build_record(task, sample, Prediction(sample.id, None, error=error)))
+    if written != {s.id for s in pending}:
+        raise TempevalError(
+            f"{len(written)} record(s) written for {len(pending)} pending sample(s): the runner lost track of "
+            "samples (a bug in tempeval; please report it). Re-run the same command to retry the missing ones."
+        )
 
 
 def _sample_policy(task: Task, sample: Sample, options: RunOptions) -> FramePolicy:
@@ -294,47 +322,84 @@ def _prepare(
     task: Task, chunk: list[Sample], source: FrameSource, options: RunOptions
 ) -> Iterator[tuple[Sample, Request | None, float | None, str | None]]:
     """(sample, request or None, visible duration, error) for each sample of a chunk, decoding its frames once."""
-    with_video = [s for s in chunk if s.video is not None]
-    policies = {s.id: _sample_policy(task, s, options) for s in chunk}
-    decoded = source.frames_many([(s.video, policies[s.id], s.id) for s in with_video if s.video])
-    frames: dict[str, Frames | VideoError] = {s.id: f for s, f in zip(with_video, decoded, strict=True)}
+    policies: dict[str, FramePolicy] = {}
+    failed: dict[str, str] = {}
+    for sample in chunk:
+        try:
+            policies[sample.id] = _sample_policy(task, sample, options)
+        except Exception as exc:  # one sample's bad settings fail that sample, never the rest of the run
+            failed[sample.id] = _cannot_prepare(exc)
+    with_video = [(s, s.video) for s in chunk if s.video is not None and s.id not in failed]
+    frames: dict[str, Frames | VideoError | str] = {}
+    try:
+        decoded = source.frames_many([(video, policies[s.id], s.id) for s, video in with_video])
+        frames.update({s.id: f for (s, _), f in zip(with_video, decoded, strict=True)})
+    except Exception:  # decode alone, so that what failed fails only its own sample
+        for sample, video in with_video:
+            try:
+                frames[sample.id] = source.frames_many([(video, policies[sample.id], sample.id)])[0]
+            except Exception as exc:
+                frames[sample.id] = _cannot_prepare(exc)
     for sample in chunk:
         got = frames.get(sample.id)
+        if sample.id in failed or isinstance(got, str):
+            yield sample, None, None, failed.get(sample.id) or str(got)
+            continue
         if isinstance(got, VideoError):
             yield sample, None, None, f"video: {got}"
             continue
-        info = source.info(sample.video.path) if sample.video else None
-        if info is not None and sample.query_time_s is not None and (
-            sample.query_time_s > info.duration_s + QUERY_TIME_SLACK_S
-        ):
-            yield sample, None, None, (
-                f"query time {sample.query_time_s:g}s is past the end of {info.path} ({info.duration_s:g}s long): "
-                "fix the annotation's time or the video file"
-            )
+        try:
+            request, duration = _request_of(task, sample, got, source, policies[sample.id])
+        except _QueryTimeError as exc:
+            yield sample, None, None, str(exc)
             continue
-        policy = policies[sample.id]
-        duration = None
-        if info is not None and sample.video is not None:  # the sampler's own clip: bounds and query-time cap
-            start, end = clip_bounds(info, sample.video, policy)
-            duration = end - start
-        prompt = render(
+        except Exception as exc:
+            yield sample, None, None, _cannot_prepare(exc)
+            continue
+        yield sample, request, duration, None
+
+
+class _QueryTimeError(Exception):
+    """A query time past the end of the video (an annotation error: the sample's own error)."""
+
+
+def _cannot_prepare(exc: Exception) -> str:
+    return f"could not prepare the request: {type(exc).__name__}: {exc}"
+
+
+def _request_of(
+    task: Task, sample: Sample, got: Frames | None, source: FrameSource, policy: FramePolicy
+) -> tuple[Request, float | None]:
+    """The request of one sample whose frames are decoded, and the length of its visible clip."""
+    info = source.info(sample.video.path) if sample.video else None
+    if info is not None and sample.query_time_s is not None and (
+        sample.query_time_s > info.duration_s + QUERY_TIME_SLACK_S
+    ):
+        raise _QueryTimeError(
+            f"query time {sample.query_time_s:g}s is past the end of {info.path} ({info.duration_s:g}s long): "
+            "fix the annotation's time or the video file"
+        )
+    duration = None
+    if info is not None and sample.video is not None:  # the sampler's own clip: bounds and query-time cap
+        start, end = clip_bounds(info, sample.video, policy)
+        duration = end - start
+    request = Request(
+        sample_id=sample.id,
+        prompt=render(
             task,
             sample,
             duration_s=duration,
             num_frames=len(got) if got is not None else None,
             in_time_order=policy.order == "original",
-        )
-        request = Request(
-            sample_id=sample.id,
-            prompt=prompt,
-            frames=presented(got, policy) if got is not None else None,
-            answer_format=answer_format_of(task, sample),
-            choices=sample.choices,
-            generation=task.generation,
-            video_duration_s=duration,
-            video_path=sample.video.path if sample.video else None,
-        )
-        yield sample, request, duration, None
+        ),
+        frames=presented(got, policy) if got is not None else None,
+        answer_format=answer_format_of(task, sample),
+        choices=sample.choices,
+        generation=task.generation,
+        video_duration_s=duration,
+        video_path=sample.video.path if sample.video else None,
+    )
+    return request, duration
 
 
 def build_record(

@@ -8,6 +8,7 @@ video of each other. A shard's header records which share it holds and how many 
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,6 +96,7 @@ def merge(paths: Sequence[Path], out: Path) -> Path:
     header = {k: v for k, v in first.header.items() if k not in ("shard", "shard_samples")}
     header["merged_from"] = [str(run.path) for run in runs]
     header["samples"] = len(records)
+    header["merged_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     with run_lock(out):  # written whole into a temporary file, then renamed: a kill never leaves a shorter file
         return write_run_file(out, header, records)
 

@@ -10,6 +10,7 @@ This module imports nothing from the rest of the package.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -71,8 +72,8 @@ class FramePolicy:
             raise ValueError("FramePolicy needs exactly one of num_frames and fps.")
         if self.num_frames is not None and self.num_frames < 1:
             raise ValueError(f"FramePolicy.num_frames must be at least 1, got {self.num_frames}.")
-        if self.fps is not None and self.fps <= 0:
-            raise ValueError(f"FramePolicy.fps must be positive, got {self.fps}.")
+        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):  # nan > 0 is False too
+            raise ValueError(f"FramePolicy.fps must be a positive finite number, got {self.fps}.")
         if self.max_frames < 1:
             raise ValueError(f"FramePolicy.max_frames must be at least 1, got {self.max_frames}.")
         if self.order not in FRAME_ORDERS:

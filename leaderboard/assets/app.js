@@ -134,6 +134,7 @@
   const hasMeta = (field) => DATA.models.some((m) => m[field]);
   const STATUS_LABELS = {
     current: "current", older_version: "older task version", superseded: "superseded", variant: "diagnostic variant",
+    shard: "shard (part of a merged run)",
   };
 
   const state = {
@@ -712,6 +713,9 @@
         `unparseable ${run.unparseable} (${fmt(run.parse_failure_rate)}%)`],
       ["Model args", JSON.stringify(run.model_args || {})], ["Generation", JSON.stringify(run.generation || {})],
       ["Started", run.started_at || "—"], ["Run file", run.file],
+      ...(run.merged_at ? [["Merged", `${run.merged_at} from ${run.shards.length} shard(s): ` +
+        run.shards.map((id) => (runs.get(id) || { file: id }).file).join(", ")]] : []),
+      ...(run.shard ? [["Shard", `${run.shard}` + (run.merged_into ? `, merged into ${(runs.get(run.merged_into) || {}).file}` : ", not merged yet")]] : []),
       ["Dataset", run.dataset_revision || "—"],
       ["tempeval", (run.tempeval_version || "?") + (run.git_commit ? " @ " + String(run.git_commit).slice(0, 10) : "")],
     ];
