@@ -314,6 +314,7 @@ def captioning_reference(judge: Any = None) -> Reference:
         ("Answer: A", 0.0, 1.0),                                         # quirk: no "A." in it
         ("Answer: A. dunking a basketball, B. dribbling", 0.0, None),    # two options named
         ("Reasoning: no info.\nAnswer: None of the choices are correct", 0.0, 0.0),
+        ("", -1.0, None),                                                # quirk: -1
     ],
 )
 def test_captioning_judge_rating(reply: str, official: float, strict_value: float | None) -> None:
@@ -324,15 +325,6 @@ def test_captioning_judge_rating(reply: str, official: float, strict_value: floa
     assert asked[0].startswith("\nYou will receive a video description and a multi-choice question.")
     assert asked[0].endswith(f"```\n\nVideo Description:A man dunks.\nMulti-Choice Question:\n{MC_QUESTION}\n")
     expect(tc.captioning_strict("A man dunks.", captioning_reference(judge_replying(reply))), strict_value)
-
-
-def test_an_empty_judge_reply_is_a_judge_error_and_the_official_rating_of_empty_text_is_minus_one() -> None:
-    # One meaning of an empty reply on every backend, the judge included: a failed judge call, never a verdict.
-    score = tc.captioning_official("A man dunks.</s>", captioning_reference(judge_replying("")))
-    assert (score.value, score.parsed) == (0.0, False)
-    assert "empty reply" in (score.explanation or "")
-    # The official quirk stays where an official judge reply of empty text is replayed: it rates -1.
-    assert tc.official_caption_rating("", "A. dunking a basketball") == -1.0
 
 
 @pytest.mark.parametrize("output", ["B", "b.", "Information B", "(B)", "dunking a basketball"])
