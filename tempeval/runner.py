@@ -6,6 +6,7 @@ answered in the run file are not sent again, errored ones are.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tempeval import data, protocols, provenance, registry, sharding
-from tempeval.adapter import Adapter
+from tempeval.adapter import Adapter, frame_max_side
 from tempeval.errors import RunFileError, TempevalError
 from tempeval.judge import ModelJudge
 from tempeval.loaders import LoadOptions, load_samples
@@ -128,6 +129,10 @@ def run_task(
     options = options or RunOptions()
     check_template(task)
     _check_capabilities(task, adapter)
+    policy = frame_policy(task, options)
+    capped = frame_max_side(policy.max_side, adapter.capabilities.max_side)
+    if capped != policy.max_side:  # the adapter's largest frame is part of the recorded frame policy
+        options = dataclasses.replace(options, frames=policy.replace(max_side=capped))
     with warnings.catch_warnings(record=True) as caught:  # records skipped by the loader go into the header too
         warnings.simplefilter("always")
         samples = load_samples(task, registry.get_dataset(task.dataset), options.load)
