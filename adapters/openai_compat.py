@@ -190,6 +190,9 @@ class OpenAICompatAdapter(Adapter):
     Options = OpenAIOptions
     requires = "pip install 'tempeval[openai]'"
     batch_size = 256
+    transport_args = frozenset(
+        {"base_url", "api_key_env", "concurrency", "http_transport", "timeout_s", "max_retries"}
+    )
 
     def __init__(self, model: str, options: OpenAIOptions) -> None:
         """Check the arguments and read the API key from the environment (never stored in results)."""

@@ -67,6 +67,10 @@ class Adapter(ABC):
     """How many requests the runner hands over at once (records are written after each batch)."""
     requires: ClassVar[str] = ""
     """What must be installed, for ``tempeval list models``."""
+    transport_args: ClassVar[frozenset[str]] = frozenset()
+    """Arguments that change how requests travel (concurrency, timeouts, retries, endpoint), never what the model
+    answers. They are recorded but are not resume fields: a run may be resumed with other values. Every other
+    argument (model, video mode, JPEG quality, system prompt, ...) is part of the run's identity."""
 
     def __init__(self, model: str, options: Any) -> None:
         """``model`` is the part after ``ADAPTER/`` (may be empty); ``options`` an instance of ``Options``."""

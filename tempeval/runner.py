@@ -25,6 +25,7 @@ from tempeval.results import (
     RunSummary,
     RunWriter,
     config_differences,
+    config_value,
     read_run,
     run_lock,
     summarize,
@@ -149,16 +150,17 @@ def run_task(
         run_name = f"{run_name}.shard-{options.shard.index}-of-{options.shard.count}"
     path = run_path(options.out_dir, model, task, run_name)
     header = run_header(task, model, adapter.describe(), options)
+    header["transport_args"] = sorted(adapter.transport_args & header["model_args"].keys())
     if options.shard is not None:
         header.update(shard=str(options.shard), shard_samples=len(samples))
     if skipped:  # never silently a smaller denominator
         header["skipped_records"] = {"count": len(skipped), "first": skipped[:SKIPPED_SHOWN]}
     _, scorer = scorer_for(header)
+    judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
+    # Before the resume check: the judge and its arguments are resume fields.
+    header["judge_args"] = judge.describe() if judge is not None else None
     done = set() if options.fresh else _finished_ids(path, header)
     pending = [s for s in samples if s.id not in done]
-    judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
-    if judge is not None:
-        header["judge_args"] = judge.describe()
     # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
     source = frame_source or FrameSource(decoder=options.decoder)
     with run_lock(path):
@@ -195,7 +197,8 @@ def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
     differing = config_differences(existing.header, header)
     if differing:
         details = "; ".join(
-            f"{name}: file has {existing.header.get(name)!r}, this run {header.get(name)!r}" for name in differing
+            f"{name}: file has {config_value(existing.header, name)!r}, this run {config_value(header, name)!r}"
+            for name in differing
         )
         raise RunFileError(
             f"{path} was written with a different configuration ({details}). It is never resumed into: "

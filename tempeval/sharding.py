@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tempeval.errors import RunFileError, TempevalError
-from tempeval.results import RESUME_FIELDS, RunFile, RunWriter, read_run
+from tempeval.results import RunFile, RunWriter, config_differences, config_value, read_run
 from tempeval.types import Sample
 
 
@@ -65,12 +65,11 @@ def merge(paths: Sequence[Path], out: Path) -> Path:
         raise TempevalError("merge needs at least one shard file.")
     first = runs[0]
     for run in runs[1:]:
-        for name in RESUME_FIELDS:
-            if run.header.get(name) != first.header.get(name):
-                raise RunFileError(
-                    f"{run.path} differs from {first.path} in '{name}' ({run.header.get(name)!r} vs "
-                    f"{first.header.get(name)!r}): these shards are not parts of one run."
-                )
+        for name in config_differences(run.header, first.header):
+            raise RunFileError(
+                f"{run.path} differs from {first.path} in '{name}' ({config_value(run.header, name)!r} vs "
+                f"{config_value(first.header, name)!r}): these shards are not parts of one run."
+            )
     shards = [_shard_of(run) for run in runs]
     count = shards[0].count
     seen = sorted(s.index for s in shards)

@@ -411,3 +411,24 @@ def test_the_http_process_dies_with_its_parent(tmp_path: Path) -> None:
         time.sleep(0.5)
     assert not still_alive, "the HTTP process outlived its parent"
     assert len(server.requests) == sent == 2, "requests were sent after the parent died"
+
+
+def test_resume_at_other_concurrency_but_not_with_other_outputs(barcode_task: LoadOptions, tmp_path: Path) -> None:
+    task = registry.get_task("barcode_mc")
+    options = RunOptions(out_dir=tmp_path / "runs", load=barcode_task, progress=False)
+    with ChatServer(barcode_answer) as server:
+        def run(**args: object) -> object:
+            adapter = create_adapter("openai/m", {"base_url": server.base_url, "image_max_side": 64, **args})
+            try:
+                return run_task(task, adapter, "openai/m", options)
+            finally:
+                adapter.close()
+
+        first = run(concurrency=8)
+        sent = len(server.requests)
+        resumed = run(concurrency=1, timeout_s=600, max_retries=1)
+        assert resumed.n == first.n and len(server.requests) == sent, "resumed at lower concurrency, nothing re-sent"
+        assert read_run(first.path).header["transport_args"] == [
+            "api_key_env", "base_url", "concurrency", "http_transport", "max_retries", "timeout_s"]
+        with pytest.raises(TempevalError, match=r"model_args.jpeg_quality: file has 85, this run 50"):
+            run(jpeg_quality=50)

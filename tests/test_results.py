@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tempeval.errors import RunFileError
-from tempeval.results import SCHEMA_VERSION, RunWriter, config_differences, read_run, summarize
+from tempeval.results import SCHEMA_VERSION, RunWriter, config_differences, config_value, read_run, summarize
 
 HEADER = {"type": "header", "schema_version": SCHEMA_VERSION, "task": "t", "task_version": "1", "model": "m",
           "metrics": [{"name": "accuracy"}], "headline": "accuracy"}
@@ -80,3 +80,23 @@ def test_malformed_run_files_name_file_and_line(tmp_path: Path, content: str, me
 def test_config_differences_name_the_field() -> None:
     other = {**HEADER, "frames": {"num_frames": 4}}
     assert config_differences({**HEADER, "frames": {"num_frames": 8}}, other) == ["frames"]
+
+
+def test_transport_arguments_are_not_resume_fields_and_outputs_ones_are_named() -> None:
+    first = {**HEADER, "model_args": {"concurrency": 16, "timeout_s": 120, "video_mode": "images", "jpeg_quality": 85},
+             "transport_args": ["concurrency", "timeout_s"]}
+    slower = {**first, "model_args": {**first["model_args"], "concurrency": 2, "timeout_s": 600}}
+    assert config_differences(first, slower) == [], "a rate-limited run may resume at lower concurrency"
+    changed = {**first, "model_args": {**first["model_args"], "video_mode": "video_url", "jpeg_quality": 50}}
+    assert config_differences(first, changed) == ["model_args.jpeg_quality", "model_args.video_mode"]
+    assert config_value(changed, "model_args.video_mode") == "video_url"
+
+
+def test_judge_decoder_and_scorers_are_resume_fields() -> None:
+    judged = {**HEADER, "judge": "openai/j", "decoder": "pyav", "scorers": {"mc": "letter"},
+              "judge_args": {"generation": {"temperature": 0.0}, "args": {"model": "x"}, "transport": {"timeout_s": 5}}}
+    for name, value in [("judge", None), ("decoder", "decord"), ("scorers", {"mc": "official"}),
+                        ("judge_args", {**judged["judge_args"], "generation": {"temperature": 1.0}})]:
+        assert config_differences(judged, {**judged, name: value}) == [name]
+    other_transport = {**judged, "judge_args": {**judged["judge_args"], "transport": {"timeout_s": 60}}}
+    assert config_differences(judged, other_transport) == []
