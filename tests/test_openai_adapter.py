@@ -372,12 +372,20 @@ sender = Sender({"base_url": sys.argv[1], "api_key_env": "OPENAI_API_KEY", "time
 for i in range(20):
     sender.submit(f"s{i}", build_payload(Request(f"s{i}", f"[clip 0] Which? #{i}", frames(1), "letter"), "m",
                                          OpenAIOptions()))
-print(sender.pid, flush=True)
+import os
+helper = 0
+if sys.argv[2] == "fork":  # a forked helper keeps the HTTP process's input pipe open after the parent dies
+    helper = os.fork()
+    if helper == 0:
+        time.sleep(30)
+        os._exit(0)
+print(sender.pid, helper, flush=True)
 time.sleep(60)
 """
 
 
-def test_the_http_process_dies_with_its_parent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("helper", ["none", "fork"])
+def test_the_http_process_dies_with_its_parent(tmp_path: Path, helper: str) -> None:
     """A killed run must not leave its HTTP process sending requests nobody will read."""
     import os
     import signal
@@ -392,22 +400,23 @@ def test_the_http_process_dies_with_its_parent(tmp_path: Path) -> None:
             return False
         return state not in ("Z", "X")
 
-    with ChatServer(barcode_answer, latency_s=3.0) as server:
-        parent = subprocess.Popen([sys.executable, "-c", PARENT, server.base_url], stdout=subprocess.PIPE,
+    with ChatServer(barcode_answer, latency_s=12.0) as server:  # no reply comes before the parent is gone
+        parent = subprocess.Popen([sys.executable, "-c", PARENT, server.base_url, helper], stdout=subprocess.PIPE,
                                   cwd=Path(__file__).parent.parent, text=True)
-        child = int(parent.stdout.readline())
-        deadline = time.monotonic() + 10
+        child, forked = map(int, parent.stdout.readline().split())
+        deadline = time.monotonic() + 30
         while len(server.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         sent = len(server.requests)
-        deadline = time.monotonic() + 1.5
+        deadline = time.monotonic() + 6.0
         while alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
         still_alive = alive(child)
-        if still_alive:
-            os.kill(child, signal.SIGKILL)
+        for pid in (child, forked) if still_alive else (forked,):
+            if pid:
+                os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
     assert not still_alive, "the HTTP process outlived its parent"
     assert len(server.requests) == sent == 2, "requests were sent after the parent died"
