@@ -148,3 +148,16 @@ def test_unloadable_folder_says_what_was_tried(tmp_path: Path) -> None:
         adapter.generate([Request("s", "Q?", None, "letter")])
     with pytest.raises(TempevalError, match="Could not load"):  # remembered: not loaded again per batch
         adapter.generate([Request("s", "Q?", None, "letter")])
+
+
+def test_an_empty_reply_is_an_error_not_an_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same meaning as on every other backend (tempeval.adapter.reply_or_error)."""
+    from tempeval.adapters.hf import HFAdapter, HFOptions
+
+    adapter = HFAdapter(str(tmp_path), HFOptions())
+    monkeypatch.setattr(adapter, "_load", lambda: (None, None, None))
+    monkeypatch.setattr(adapter, "_generate_batch", lambda processor, model, torch, batch: [
+        (" \n", {"prompt_tokens": 3, "completion_tokens": 1}), ("B", {"prompt_tokens": 3, "completion_tokens": 1})])
+    blank, answer = adapter.generate([Request("blank", "Q?", None, "letter"), Request("b", "Q?", None, "letter")])
+    assert blank.text is None and blank.error == "empty reply"
+    assert answer.text == "B" and answer.error is None
