@@ -52,7 +52,8 @@ class OpenAIOptions:
     """``simplejpeg`` (libjpeg-turbo, releases the GIL: half the CPU of Pillow per 128 px frame, measured),
     ``pillow``, or ``auto`` (simplejpeg when installed). Both: this quality, 4:2:0 chroma, accurate DCT."""
     image_max_side: int | None = 512
-    """Resize frames so the longer side is at most this (None keeps the sampled size)."""
+    """The largest frame side this endpoint is sent (a capability: the run decodes frames at the smaller of this
+    and ``--max-side``, and records it in its frame policy; None: no limit)."""
     detail: str | None = None
     """OpenAI image detail: low, high or auto (None omits it; other servers may reject it)."""
     max_images: int = 64
@@ -68,19 +69,13 @@ class OpenAIOptions:
     """Extra JSON fields sent with every request (e.g. mm_processor_kwargs for vLLM)."""
 
 
-def encode_jpeg(image: np.ndarray, quality: int, max_side: int | None, encoder: str = "pillow") -> bytes:
-    """JPEG bytes of an RGB frame, resized (aspect kept, Pillow) so its longer side is at most ``max_side``.
+def encode_jpeg(image: np.ndarray, quality: int, encoder: str = "pillow") -> bytes:
+    """JPEG bytes of an RGB frame, at the size the harness decoded it (the adapter never resizes: its
+    ``image_max_side`` is a capability the run's frame policy honours).
 
     ``encoder``: ``pillow``, ``simplejpeg`` or ``auto`` (see :attr:`OpenAIOptions.jpeg_encoder`).
     """
     image = np.ascontiguousarray(image)
-    height, width = int(image.shape[0]), int(image.shape[1])
-    if max_side is not None and max(width, height) > max_side:
-        from PIL import Image  # local: only this adapter needs Pillow
-
-        scale = max_side / max(width, height)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        image = np.asarray(Image.fromarray(image).resize(size))
     simplejpeg = _simplejpeg(encoder)
     if simplejpeg is not None:
         jpeg: bytes = simplejpeg.encode_jpeg(
@@ -149,7 +144,7 @@ def build_messages(request: Request, options: OpenAIOptions) -> list[dict[str, A
     frames = request.frames
     if frames is not None and len(frames):
         jpegs = [
-            encode_jpeg(image, options.jpeg_quality, options.image_max_side, options.jpeg_encoder)
+            encode_jpeg(image, options.jpeg_quality, options.jpeg_encoder)
             for image in frames.images
         ]
         if options.video_mode == "video_url":
@@ -195,6 +190,9 @@ class OpenAICompatAdapter(Adapter):
     Options = OpenAIOptions
     requires = "pip install 'tempeval[openai]'"
     batch_size = 256
+    transport_args = frozenset(
+        {"base_url", "api_key_env", "concurrency", "http_transport", "timeout_s", "max_retries"}
+    )
 
     def __init__(self, model: str, options: OpenAIOptions) -> None:
         """Check the arguments and read the API key from the environment (never stored in results)."""
@@ -224,6 +222,7 @@ class OpenAICompatAdapter(Adapter):
             max_images=self.options.max_images,
             native_video=self.options.video_mode == "video_url",
             timestamps_in_text=True,
+            max_side=self.options.image_max_side,
         )
 
     def generate(self, requests: Sequence[Request]) -> list[Prediction]:

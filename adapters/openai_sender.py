@@ -202,8 +202,18 @@ async def serve(settings: dict[str, Any], requests: IO[bytes], replies: IO[bytes
             parent_gone = True  # the input ended without CLOSE: the parent is gone, nobody reads the replies
         loop.call_soon_threadsafe(ended.set)
 
+    async def watch_parent(parent: int) -> None:
+        # Another process may hold our input pipe open (a forked worker): a new parent id also means ours died.
+        nonlocal parent_gone
+        while os.getppid() == parent:
+            await asyncio.sleep(0.5)
+        parent_gone = True
+        ended.set()
+
     threading.Thread(target=read_all, name="tempeval-openai-requests", daemon=True).start()
+    watchdog = loop.create_task(watch_parent(os.getppid()))
     await ended.wait()
+    watchdog.cancel()
     if parent_gone:
         for task in list(tasks):
             task.cancel()

@@ -288,6 +288,7 @@ class VLLMAdapter(Adapter):
     """Offline vLLM: one ``LLM.generate`` call per batch of up to ``batch_size`` requests."""
 
     name = "vllm"
+    transport_args = frozenset({"batch_size", "max_num_seqs", "gpu_memory_utilization"})
     Options = VLLMOptions
     requires = "pip install 'tempeval[vllm]'"
 

@@ -45,6 +45,9 @@ class Capabilities:
     """Takes a video (frames with their timing) as one input."""
     timestamps_in_text: bool = True
     """Frame times can be told to the model (needed for grounding and online tasks)."""
+    max_side: int | None = None
+    """Largest frame side (pixels) the adapter sends; ``None`` is no limit. The harness decodes at the smaller of
+    this and ``--max-side`` and records it in the run's frame policy: an adapter never resizes frames itself."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,10 @@ class Adapter(ABC):
     """How many requests the runner hands over at once (records are written after each batch)."""
     requires: ClassVar[str] = ""
     """What must be installed, for ``tempeval list models``."""
+    transport_args: ClassVar[frozenset[str]] = frozenset()
+    """Arguments that change how requests travel (concurrency, timeouts, retries, endpoint), never what the model
+    answers. They are recorded but are not resume fields: a run may be resumed with other values. Every other
+    argument (model, video mode, JPEG quality, system prompt, ...) is part of the run's identity."""
 
     def __init__(self, model: str, options: Any) -> None:
         """``model`` is the part after ``ADAPTER/`` (may be empty); ``options`` an instance of ``Options``."""
@@ -198,6 +205,12 @@ def reply_or_error(prediction: Prediction, detail: str = "") -> Prediction:
         return prediction
     reason = f"{EMPTY_REPLY} ({detail})" if detail else EMPTY_REPLY
     return dataclasses.replace(prediction, text=None, error=reason)
+
+
+def frame_max_side(requested: int | None, capability: int | None) -> int | None:
+    """The frame size a run decodes at: the smaller of ``--max-side`` and the adapter's ``max_side``."""
+    sides = [side for side in (requested, capability) if side is not None]
+    return min(sides) if sides else None
 
 
 def check_choice(key: str, value: str, choices: Sequence[str]) -> None:

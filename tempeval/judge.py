@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tempeval.adapter import Adapter, build_options, load_adapter_class, reply_or_error, split_model
+from tempeval.adapter import Adapter, build_options, load_adapter_class, split_model
 from tempeval.errors import TempevalError, redact
 from tempeval.prompt import prompt_sha
 from tempeval.types import GenerationConfig, Request
@@ -80,7 +80,8 @@ class ModelJudge:
             predictions = self._adapter.generate([request])
         except Exception as exc:  # the judge's failure is recorded on the record it was asked for, never a verdict
             raise JudgeError(self._redact(f"judge '{self.model}' failed: {type(exc).__name__}: {exc}")) from exc
-        reply = next((reply_or_error(p) for p in predictions if p.sample_id == request.sample_id), None)
+        # An empty judge reply stays a reply: official protocols score it (TempCompass: -1), unlike a model's.
+        reply = next((p for p in predictions if p.sample_id == request.sample_id), None)
         if reply is None or reply.error is not None or reply.text is None:
             reason = "no reply" if reply is None else reply.error or "no output"
             raise JudgeError(self._redact(f"judge '{self.model}' failed: {reason}"))
@@ -96,7 +97,12 @@ class ModelJudge:
         options = self._options
         is_instance = dataclasses.is_dataclass(options) and not isinstance(options, type)
         adapter_args = dataclasses.asdict(options) if is_instance else {}
-        return {"generation": self.generation.to_dict(), "args": {k: _json_safe(v) for k, v in adapter_args.items()}}
+        transport = self._adapter_class.transport_args
+        return {
+            "generation": self.generation.to_dict(),
+            "args": {k: _json_safe(v) for k, v in adapter_args.items() if k not in transport},
+            "transport": {k: _json_safe(v) for k, v in adapter_args.items() if k in transport},
+        }
 
     def close(self) -> None:
         """Release the judge adapter's resources."""

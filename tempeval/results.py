@@ -25,9 +25,11 @@ NO_PREDICTION = "no prediction for this sample in the imported files"
 
 RESUME_FIELDS: tuple[str, ...] = (
     "task", "task_version", "model", "model_args", "frames", "generation", "seed", "dataset", "parser_mode",
-    "time_labels",
+    "time_labels", "judge", "judge_args", "decoder", "scorers",
 )
-"""Header fields that must match for a run file to be resumed into."""
+"""Header fields that must match for a run file to be resumed into. In ``model_args`` only the arguments that
+change outputs count: those the header lists in ``transport_args`` (concurrency, timeouts, ...) may differ; in
+``judge_args``, its ``transport`` part may."""
 
 HEADER_DEFAULTS: Mapping[str, Any] = {"time_labels": "source"}
 """What a header field meant in run files written before it existed (frames were then told their true times)."""
@@ -110,11 +112,34 @@ def _truncate_to(path: Path, size: int) -> None:
 
 
 def config_differences(header: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
-    """The resume fields in which an existing header differs from the run about to start."""
-    def value(of: Mapping[str, Any], name: str) -> Any:
-        return of.get(name, HEADER_DEFAULTS.get(name))
+    """The resume fields in which an existing header differs from the run about to start.
 
-    return [name for name in RESUME_FIELDS if value(header, name) != value(expected, name)]
+    A model argument that differs is named ``model_args.KEY`` (transport arguments are skipped); read either
+    kind of name's value with :func:`config_value`.
+    """
+    transport = set(header.get("transport_args") or ()) | set(expected.get("transport_args") or ())
+    differing: list[str] = []
+    for name in RESUME_FIELDS:
+        if name == "model_args":
+            old, new = header.get(name) or {}, expected.get(name) or {}
+            differing += [
+                f"model_args.{key}" for key in sorted(set(old) | set(new))
+                if key not in transport and old.get(key) != new.get(key)
+            ]
+        elif config_value(header, name) != config_value(expected, name):
+            differing.append(name)
+    return differing
+
+
+def config_value(header: Mapping[str, Any], name: str) -> Any:
+    """A resume field's value as compared: ``model_args.KEY`` is one model argument; ``judge_args`` without its
+    transport part."""
+    if name.startswith("model_args."):
+        return (header.get("model_args") or {}).get(name.removeprefix("model_args."))
+    value = header.get(name, HEADER_DEFAULTS.get(name))
+    if name == "judge_args" and isinstance(value, Mapping):
+        return {key: part for key, part in value.items() if key != "transport"}
+    return value
 
 
 def frame_time_labels(record: Mapping[str, Any]) -> list[float]:

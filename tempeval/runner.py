@@ -6,6 +6,7 @@ answered in the run file are not sent again, errored ones are.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tempeval import data, protocols, provenance, registry, sharding
-from tempeval.adapter import Adapter
+from tempeval.adapter import Adapter, frame_max_side
 from tempeval.errors import RunFileError, TempevalError
 from tempeval.judge import ModelJudge
 from tempeval.loaders import LoadOptions, load_samples
@@ -24,6 +25,7 @@ from tempeval.results import (
     RunSummary,
     RunWriter,
     config_differences,
+    config_value,
     read_run,
     run_lock,
     summarize,
@@ -146,6 +148,10 @@ def run_task(
         raise TempevalError(f"limit must be at least 1 sample, got {options.limit}; leave it out to run every sample.")
     check_template(task)
     _check_capabilities(task, adapter)
+    policy = frame_policy(task, options)
+    capped = frame_max_side(policy.max_side, adapter.capabilities.max_side)
+    if capped != policy.max_side:  # the adapter's largest frame is part of the recorded frame policy
+        options = dataclasses.replace(options, frames=policy.replace(max_side=capped))
     with warnings.catch_warnings(record=True) as caught:  # records skipped by the loader go into the header too
         warnings.simplefilter("always")
         samples = load_samples(task, registry.get_dataset(task.dataset), options.load)
@@ -166,6 +172,7 @@ def run_task(
     # How many records this run should end with (after limit, protocol and shard), and how many samples the
     # dataset has: `score` tells a killed run (INCOMPLETE n/N) from a --limit run (partial).
     header.update(samples=len(samples), dataset_samples=dataset_samples)
+    header["transport_args"] = sorted(adapter.transport_args & header["model_args"].keys())
     if options.shard is not None:
         header.update(shard=str(options.shard), shard_samples=len(samples))
     if skipped:  # never silently a smaller denominator
@@ -174,11 +181,10 @@ def run_task(
     # The lock comes first: reading (and repairing a torn last line of) a file another process is writing would
     # truncate that writer's file.
     with run_lock(path):
+        judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
+        header["judge_args"] = judge.describe() if judge is not None else None  # a resume field, checked next
         done = set() if options.fresh else _finished_ids(path, header)
         pending = [s for s in samples if s.id not in done]
-        judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
-        if judge is not None:
-            header["judge_args"] = judge.describe()
         # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
         source = frame_source or FrameSource(decoder=options.decoder)
         writer = RunWriter(path, header if options.fresh or not path.exists() else None)
@@ -214,7 +220,8 @@ def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
     differing = config_differences(existing.header, header)
     if differing:
         details = "; ".join(
-            f"{name}: file has {existing.header.get(name)!r}, this run {header.get(name)!r}" for name in differing
+            f"{name}: file has {config_value(existing.header, name)!r}, this run {config_value(header, name)!r}"
+            for name in differing
         )
         raise RunFileError(
             f"{path} was written with a different configuration ({details}). It is never resumed into: "

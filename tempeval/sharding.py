@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tempeval.errors import RunFileError, TempevalError
-from tempeval.results import RunFile, config_differences, read_run, run_lock, write_run_file
+from tempeval.results import RunFile, config_differences, config_value, read_run, run_lock, write_run_file
 from tempeval.types import Sample
 
 
@@ -66,12 +66,10 @@ def merge(paths: Sequence[Path], out: Path) -> Path:
         raise TempevalError("merge needs at least one shard file.")
     first = runs[0]
     for run in runs[1:]:
-        differing = config_differences(run.header, first.header)  # a field an older file lacks: its default
-        if differing:
-            name = differing[0]
+        for name in config_differences(run.header, first.header):
             raise RunFileError(
-                f"{run.path} differs from {first.path} in '{name}' ({run.header.get(name)!r} vs "
-                f"{first.header.get(name)!r}): these shards are not parts of one run."
+                f"{run.path} differs from {first.path} in '{name}' ({config_value(run.header, name)!r} vs "
+                f"{config_value(first.header, name)!r}): these shards are not parts of one run."
             )
     shards = [_shard_of(run) for run in runs]
     count = shards[0].count

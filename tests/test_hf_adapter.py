@@ -162,3 +162,16 @@ def test_a_permuted_order_reaches_the_chat_messages_with_presentation_labels() -
     assert labels == ["Frame at 0.5 s:", "Frame at 1.5 s:", "Frame at 2.5 s:"]
     (video_message,) = chat_messages(request, video=True)
     assert video_message["content"][1]["text"] == "The video's 3 frames are at 0.5, 1.5, 2.5 seconds."
+
+
+def test_an_empty_reply_is_an_error_not_an_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same meaning as on every other backend (tempeval.adapter.reply_or_error)."""
+    from tempeval.adapters.hf import HFAdapter, HFOptions
+
+    adapter = HFAdapter(str(tmp_path), HFOptions())
+    monkeypatch.setattr(adapter, "_load", lambda: (None, None, None))
+    monkeypatch.setattr(adapter, "_generate_batch", lambda processor, model, torch, batch: [
+        (" \n", {"prompt_tokens": 3, "completion_tokens": 1}), ("B", {"prompt_tokens": 3, "completion_tokens": 1})])
+    blank, answer = adapter.generate([Request("blank", "Q?", None, "letter"), Request("b", "Q?", None, "letter")])
+    assert blank.text is None and blank.error == "empty reply"
+    assert answer.text == "B" and answer.error is None

@@ -21,7 +21,7 @@ from tempeval.results import read_run  # noqa: E402
 from tempeval.runner import RunOptions, run_task  # noqa: E402
 from tempeval.types import Frames, GenerationConfig, Request  # noqa: E402
 from tests import barcode_dataset  # noqa: E402
-from tests.chat_server import ChatRequest, ChatServer, completion  # noqa: E402
+from tests.chat_server import ChatRequest, ChatServer, completion, decode_images  # noqa: E402
 from tests.videofactory import read_barcode  # noqa: E402
 
 SECRET = "sk-test-0123456789-DO-NOT-LEAK"
@@ -47,6 +47,14 @@ def test_payload_images_with_times_then_prompt() -> None:
     assert user["content"][-1]["text"] == request.prompt
 
 
+def test_the_adapter_never_resizes_frames() -> None:
+    payload = build_payload(Request("s", "Q?", frames(1), "letter"), "m", OpenAIOptions(image_max_side=48))
+    (image,) = decode_images(payload["messages"][0]["content"])
+    assert image.shape == (64, 96, 3), "frames are sent at the size the harness decoded them"
+    adapter = create_adapter("openai/m", {"base_url": "http://127.0.0.1:1/v1", "image_max_side": 48})
+    assert adapter.capabilities.max_side == 48
+
+
 def test_payload_video_url_mode() -> None:
     request = Request("s1", "Q?", frames(4), "letter")
     payload = build_payload(request, "m", OpenAIOptions(video_mode="video_url", extra_body={"top_k": 1}))
@@ -65,11 +73,12 @@ def test_both_jpeg_encoders_give_the_same_picture() -> None:
 
     rng = np.random.default_rng(0)
     image = (np.linspace(0, 200, 96)[None, :, None] + rng.integers(0, 40, (64, 96, 3))).astype(np.uint8)
+    image = np.asarray(Image.fromarray(image).resize((48, 32)))  # as the harness's decoder would give it
     decoded = {}
     for encoder in ("pillow", "simplejpeg"):
-        jpeg = encode_jpeg(image, 85, 48, encoder)
+        jpeg = encode_jpeg(image, 85, encoder)
         picture = Image.open(io.BytesIO(jpeg))
-        assert picture.format == "JPEG" and picture.size == (48, 32), "resized, aspect kept"
+        assert picture.format == "JPEG" and picture.size == (48, 32), "never resized by the adapter"
         decoded[encoder] = np.asarray(picture.convert("RGB"), dtype=np.float64)
     assert np.abs(decoded["pillow"] - decoded["simplejpeg"]).mean() < 1.0, "same quality, chroma and DCT settings"
 
@@ -160,6 +169,8 @@ def test_every_request_carries_exactly_its_own_frames(barcode_task: LoadOptions,
     assert not server.problems
     assert len(server.requests) == 18 and all(len(r.images) == 8 for r in server.requests)
     assert check_own_frames(server) == [], "a request carried a frame of another sample or out of order"
+    assert all(max(image.shape[:2]) <= 64 for r in server.requests for image in r.images)
+    assert read_run(summary.path).header["frames"]["max_side"] == 64, "the adapter's largest frame is recorded"
     assert server.in_flight_peak > 1, "requests should run concurrently"
     assert summary.errors == 0 and summary.metrics["accuracy"].value == 100
     usage = [r["usage"] for r in read_run(summary.path).records]
@@ -292,6 +303,8 @@ def trickle(request: ChatRequest, attempt: int) -> tuple[int, dict[str, str], by
     """A server that answers one byte every 0.25 s: each read is quick, the whole reply takes a minute."""
     from tests.chat_server import TRICKLE_HEADER
 
+    if "#0" not in request.prompt:
+        return None
     return 200, {TRICKLE_HEADER: "0.25"}, completion("A") + b" " * 100
 
 
@@ -300,13 +313,14 @@ def test_timeout_s_bounds_each_attempt_in_wall_clock_time() -> None:
 
     with ChatServer(barcode_answer, fault=trickle) as server:
         adapter = create_adapter("openai/m", {"base_url": server.base_url, "timeout_s": 1, "max_retries": 1})
+        adapter.generate([Request("warm", "[clip 0] Which? #1", frames(1), "letter")])  # the HTTP process is up
         started = time.perf_counter()
         (answer,) = adapter.generate([Request("s", "[clip 0] Which? #0", frames(1), "letter")])
         elapsed = time.perf_counter() - started
         adapter.close()
     assert answer.text is None and answer.error.startswith("Timeout") and "after 2 attempts" in answer.error
     assert elapsed < 6, f"two attempts of at most 1 s each (and a back-off) took {elapsed:.1f} s"
-    assert len(server.requests) == 2
+    assert len(server.requests) == 3
 
 
 def free_port() -> int:
@@ -358,12 +372,20 @@ sender = Sender({"base_url": sys.argv[1], "api_key_env": "OPENAI_API_KEY", "time
 for i in range(20):
     sender.submit(f"s{i}", build_payload(Request(f"s{i}", f"[clip 0] Which? #{i}", frames(1), "letter"), "m",
                                          OpenAIOptions()))
-print(sender.pid, flush=True)
+import os
+helper = 0
+if sys.argv[2] == "fork":  # a forked helper keeps the HTTP process's input pipe open after the parent dies
+    helper = os.fork()
+    if helper == 0:
+        time.sleep(30)
+        os._exit(0)
+print(sender.pid, helper, flush=True)
 time.sleep(60)
 """
 
 
-def test_the_http_process_dies_with_its_parent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("helper", ["none", "fork"])
+def test_the_http_process_dies_with_its_parent(tmp_path: Path, helper: str) -> None:
     """A killed run must not leave its HTTP process sending requests nobody will read."""
     import os
     import signal
@@ -378,22 +400,44 @@ def test_the_http_process_dies_with_its_parent(tmp_path: Path) -> None:
             return False
         return state not in ("Z", "X")
 
-    with ChatServer(barcode_answer, latency_s=3.0) as server:
-        parent = subprocess.Popen([sys.executable, "-c", PARENT, server.base_url], stdout=subprocess.PIPE,
+    with ChatServer(barcode_answer, latency_s=12.0) as server:  # no reply comes before the parent is gone
+        parent = subprocess.Popen([sys.executable, "-c", PARENT, server.base_url, helper], stdout=subprocess.PIPE,
                                   cwd=Path(__file__).parent.parent, text=True)
-        child = int(parent.stdout.readline())
-        deadline = time.monotonic() + 10
+        child, forked = map(int, parent.stdout.readline().split())
+        deadline = time.monotonic() + 30
         while len(server.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
         sent = len(server.requests)
-        deadline = time.monotonic() + 1.5
+        deadline = time.monotonic() + 6.0
         while alive(child) and time.monotonic() < deadline:
             time.sleep(0.05)
         still_alive = alive(child)
-        if still_alive:
-            os.kill(child, signal.SIGKILL)
+        for pid in (child, forked) if still_alive else (forked,):
+            if pid:
+                os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
     assert not still_alive, "the HTTP process outlived its parent"
     assert len(server.requests) == sent == 2, "requests were sent after the parent died"
+
+
+def test_resume_at_other_concurrency_but_not_with_other_outputs(barcode_task: LoadOptions, tmp_path: Path) -> None:
+    task = registry.get_task("barcode_mc")
+    options = RunOptions(out_dir=tmp_path / "runs", load=barcode_task, progress=False)
+    with ChatServer(barcode_answer) as server:
+        def run(**args: object) -> object:
+            adapter = create_adapter("openai/m", {"base_url": server.base_url, "image_max_side": 64, **args})
+            try:
+                return run_task(task, adapter, "openai/m", options)
+            finally:
+                adapter.close()
+
+        first = run(concurrency=8)
+        sent = len(server.requests)
+        resumed = run(concurrency=1, timeout_s=600, max_retries=1)
+        assert resumed.n == first.n and len(server.requests) == sent, "resumed at lower concurrency, nothing re-sent"
+        assert read_run(first.path).header["transport_args"] == [
+            "api_key_env", "base_url", "concurrency", "http_transport", "max_retries", "timeout_s"]
+        with pytest.raises(TempevalError, match=r"model_args.jpeg_quality: file has 85, this run 50"):
+            run(jpeg_quality=50)

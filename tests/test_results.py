@@ -17,6 +17,9 @@ from tempeval.results import (
     summarize,
 )
 
+
+from tempeval.results import SCHEMA_VERSION, RunWriter, config_differences, config_value, read_run, summarize
+
 HEADER = {"type": "header", "schema_version": SCHEMA_VERSION, "task": "t", "task_version": "1", "model": "m",
           "metrics": [{"name": "accuracy"}], "headline": "accuracy"}
 
@@ -154,3 +157,23 @@ def test_complete_and_partial_come_from_the_counts(
     header = synthetic_header(task, "m", "2025-03-01T10:00:00+00:00", fields)
     summary = summarize(read_run(write_run(tmp_path / "r.jsonl", header, synthetic_records(task, records, 0.5, "s"))))
     assert (summary.complete, summary.partial) == (complete, partial)
+
+
+def test_transport_arguments_are_not_resume_fields_and_outputs_ones_are_named() -> None:
+    first = {**HEADER, "model_args": {"concurrency": 16, "timeout_s": 120, "video_mode": "images", "jpeg_quality": 85},
+             "transport_args": ["concurrency", "timeout_s"]}
+    slower = {**first, "model_args": {**first["model_args"], "concurrency": 2, "timeout_s": 600}}
+    assert config_differences(first, slower) == [], "a rate-limited run may resume at lower concurrency"
+    changed = {**first, "model_args": {**first["model_args"], "video_mode": "video_url", "jpeg_quality": 50}}
+    assert config_differences(first, changed) == ["model_args.jpeg_quality", "model_args.video_mode"]
+    assert config_value(changed, "model_args.video_mode") == "video_url"
+
+
+def test_judge_decoder_and_scorers_are_resume_fields() -> None:
+    judged = {**HEADER, "judge": "openai/j", "decoder": "pyav", "scorers": {"mc": "letter"},
+              "judge_args": {"generation": {"temperature": 0.0}, "args": {"model": "x"}, "transport": {"timeout_s": 5}}}
+    for name, value in [("judge", None), ("decoder", "decord"), ("scorers", {"mc": "official"}),
+                        ("judge_args", {**judged["judge_args"], "generation": {"temperature": 1.0}})]:
+        assert config_differences(judged, {**judged, name: value}) == [name]
+    other_transport = {**judged, "judge_args": {**judged["judge_args"], "transport": {"timeout_s": 60}}}
+    assert config_differences(judged, other_transport) == []
