@@ -181,7 +181,10 @@ def test_a_shard_is_never_a_models_score(tmp_path: Path, synth_dir: Path, capsys
     assert parts.count("synth_direction@") == 2
     assert main(["score", str(tmp_path / "runs"), "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [item.get("shard") for item in listed] == [None, "1/2", "2/2"]
+    runs_listed = [item for item in listed if "group" not in item]
+    assert [item.get("shard") for item in runs_listed] == [None, "1/2", "2/2"]
+    # The synth group (other members missing) is built from the merged run, never from a shard.
+    assert all(item["group"] == "synth" and item["warnings"] for item in listed if "group" in item)
 
 
 def test_a_request_that_cannot_be_prepared_fails_only_its_sample(tmp_path: Path, load_options: LoadOptions,

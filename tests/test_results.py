@@ -12,13 +12,11 @@ from tempeval.results import (
     SCHEMA_VERSION,
     RunWriter,
     config_differences,
+    config_value,
     frame_time_labels,
     read_run,
     summarize,
 )
-
-
-from tempeval.results import SCHEMA_VERSION, RunWriter, config_differences, config_value, read_run, summarize
 
 HEADER = {"type": "header", "schema_version": SCHEMA_VERSION, "task": "t", "task_version": "1", "model": "m",
           "metrics": [{"name": "accuracy"}], "headline": "accuracy"}
