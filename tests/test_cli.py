@@ -50,7 +50,7 @@ def test_run_then_score_json(tmp_path: Path, synth_dir: Path, capsys: pytest.Cap
             "--out", str(out), "--synth-dir", str(synth_dir), "--no-progress"]
     assert main(argv) == 0
     table = capsys.readouterr().out
-    assert "synth_grounding@1" in table and "mIoU" in table and "accuracy" in table
+    assert "synth_grounding@2" in table and "mIoU" in table and "accuracy" in table
 
     assert main(["score", str(out), "--json"]) == 0
     objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
