@@ -305,7 +305,7 @@ def test_overview_from_file_shows_the_numbers(browser: Any, site: Path, data: di
     assert "Runs of older task versions" in browser.find_element(By.TAG_NAME, "body").text
     assert "partial" in browser.find_element(By.CSS_SELECTOR, "tr[data-model='gamma']").text  # a --limit run
     cell = alpha.find_element(By.CSS_SELECTOR, "button.cell[data-bench='synth']")
-    assert "synth_order v1 · 8 frames · strict parser · n=20" in cell.get_attribute("title")
+    assert "synth_order v2 · 8 frames · strict parser · n=20" in cell.get_attribute("title")
     assert "runs/alpha/synth_order.jsonl" in cell.get_attribute("title")
     cell.click()  # the expansion: every run behind the number, each with its samples
     detail = browser.find_element(By.ID, "detail")
