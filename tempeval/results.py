@@ -256,6 +256,8 @@ class RunSummary:
     """How many records the run should have (after limit, protocol and shard; from the header); None: unknown."""
     partial: bool = False
     """Run with a --limit smaller than the dataset (and not completed later by a run without one)."""
+    truncated: int = 0
+    """Answers cut by the token limit (``finish_reason`` ``length``), errors excluded."""
 
     @property
     def complete(self) -> bool:
@@ -278,6 +280,7 @@ class RunSummary:
             "errors": self.errors,
             "unparseable": self.unparseable,
             "parse_failure_rate": round(self.parse_failure_rate, 4),
+            "truncated": self.truncated,
             "headline": self.headline,
             "metrics": {name: metric.value for name, metric in self.metrics.items()},
             "ci": {name: None if m.ci is None else list(m.ci) for name, m in self.metrics.items()},
@@ -346,6 +349,7 @@ def summarize(run: RunFile) -> RunSummary:
         path=str(run.path),
         samples=_expected_samples(header, len(records)),
         partial=_is_partial(header, len(records)),
+        truncated=sum(1 for r in records if r.get("finish_reason") == "length" and r.get("error") is None),
     )
 
 

@@ -31,7 +31,7 @@ from tempeval.results import (
 from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.sharding import Shard
 from tempeval.task import Task
-from tempeval.types import FramePolicy, Frames, Prediction, Request, Sample
+from tempeval.types import FramePolicy, Frames, GenerationConfig, Prediction, Request, Sample
 from tempeval.video import FrameSource, VideoError, clip_bounds
 
 TIME_AWARE_KINDS = ("grounding", "online")
@@ -64,6 +64,8 @@ class RunOptions:
     """Evaluate only this share of the samples (balanced by video); ``tempeval merge`` joins the shards."""
     protocol: str | None = None
     """Ask the task under this scoring protocol (``multi-binary``): the run is of the derived task."""
+    generation: Mapping[str, Any] = field(default_factory=dict)
+    """Overrides of the task's generation settings (``--max-tokens``, ``--temperature``, ``--top-p``, ``--gen``)."""
 
 
 def model_slug(model: str) -> str:
@@ -79,6 +81,14 @@ def run_path(out_dir: Path, model: str, task: Task, run_name: str | None = None)
 def frame_policy(task: Task, options: RunOptions) -> FramePolicy:
     """The policy every sample of this run uses (before the per-sample query-time cap)."""
     return (options.frames or task.frames).replace(seed=options.seed)
+
+
+def generation_of(task: Task, options: RunOptions) -> GenerationConfig:
+    """The generation settings every request of this run carries: the task's, with the run's overrides."""
+    try:
+        return task.generation.with_overrides(options.generation) if options.generation else task.generation
+    except ValueError as exc:
+        raise TempevalError(f"Bad generation settings for task '{task.name}': {exc}.") from exc
 
 
 def time_labels(policy: FramePolicy) -> str:
@@ -113,7 +123,7 @@ def run_header(task: Task, model: str, model_args: dict[str, Any], options: RunO
         "dataset": dataset,
         "model": model,
         "model_args": model_args,
-        "generation": task.generation.to_dict(),
+        "generation": generation_of(task, options).to_dict(),
         "frames": policy.to_dict(),
         "time_labels": time_labels(policy),
         "decoder": options.decoder,
@@ -296,6 +306,7 @@ def _prepare(
     """(sample, request or None, visible duration, error) for each sample of a chunk, decoding its frames once."""
     with_video = [s for s in chunk if s.video is not None]
     policies = {s.id: _sample_policy(task, s, options) for s in chunk}
+    generation = generation_of(task, options)
     decoded = source.frames_many([(s.video, policies[s.id], s.id) for s in with_video if s.video])
     frames: dict[str, Frames | VideoError] = {s.id: f for s, f in zip(with_video, decoded, strict=True)}
     for sample in chunk:
@@ -330,7 +341,7 @@ def _prepare(
             frames=presented(got, policy) if got is not None else None,
             answer_format=answer_format_of(task, sample),
             choices=sample.choices,
-            generation=task.generation,
+            generation=generation,
             video_duration_s=duration,
             video_path=sample.video.path if sample.video else None,
         )
@@ -343,6 +354,10 @@ def build_record(
     """The (not yet scored) run record of one sample: its reference, what the model saw, and its answer."""
     answer_format = answer_format_of(task, sample)
     frames = request.frames if request else None
+    tags = request.generation.think_tags() if request else None
+    output, thought = split_reasoning(prediction.text, tags)
+    parts = [part for part in (prediction.reasoning, thought) if part]
+    reasoning = "\n".join(parts) if parts else None
     record: dict[str, Any] = {
         "sample_id": sample.id,
         "video_id": sample.meta.get("video_id") or (Path(sample.video.path).stem if sample.video else None),
@@ -360,14 +375,39 @@ def build_record(
         "frame_times": [round(t, 4) for t in frames.true_timestamps] if frames else [],
         "frame_indices": list(frames.true_indices) if frames else [],
         "frame_time_labels": [round(t, 4) for t in frames.timestamps] if frames else [],
-        "output": prediction.text,
+        "output": output,
         "error": prediction.error,
         "latency_s": round(prediction.latency_s, 4),
         "usage": dict(prediction.usage),
     }
+    if reasoning is not None:  # kept, never parsed
+        record["reasoning"] = reasoning
+    if prediction.finish_reason is not None:
+        record["finish_reason"] = prediction.finish_reason
     if prediction.error is None and prediction.text is None:
         record["error"] = "no output"
     return record
+
+
+def split_reasoning(text: str | None, tags: tuple[str, str] | None) -> tuple[str | None, str | None]:
+    """(answer, reasoning) of a model's text whose reasoning sits between think tags.
+
+    ``<think>a</think>b`` -> (``b``, ``a``); a text with only the closing tag (chat templates that open the
+    block in the prompt) -> everything before it is reasoning; an opened block never closed (cut by the token
+    limit) -> no answer text (``""``: unparseable, not an error) and all of it is reasoning.
+    """
+    if text is None or tags is None:
+        return text, None
+    open_tag, close_tag = tags
+    start = text.find(open_tag)
+    end = text.find(close_tag, start + len(open_tag) if start >= 0 else 0)
+    if end >= 0 and (start < 0 or start <= end):
+        inner = text[start + len(open_tag) : end] if start >= 0 else text[:end]
+        before = text[:start] if start >= 0 else ""
+        return (before + text[end + len(close_tag) :]).strip(), inner.strip()
+    if start >= 0:
+        return text[:start].strip(), text[start + len(open_tag) :].strip()
+    return text, None
 
 
 class _Progress:
