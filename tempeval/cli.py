@@ -205,6 +205,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from tempeval.sharding import Shard
 
     tasks = registry.resolve(args.task)
+    generation = _generation_overrides(args)  # a bad value is refused before a model is loaded
     adapter = create_adapter(args.model, _model_arguments(args))
     shard = Shard.parse(args.shard) if args.shard else None
     summaries = []
@@ -212,7 +213,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for task in tasks:
             frames = _frame_override(args, task.frames)
             options = _run_options(
-                args, frames=frames, shard=shard, protocol=args.protocol, generation=_generation_overrides(args)
+                args, frames=frames, shard=shard, protocol=args.protocol, generation=generation
             )
             summaries.append(run_task(task, adapter, args.model, options))
     finally:

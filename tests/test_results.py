@@ -97,3 +97,16 @@ def test_time_labels_of_files_written_before_the_field() -> None:
     assert frame_time_labels(old_record) == [2.5, 0.5, 1.5], "old records: the model was told the true times"
     assert frame_time_labels({**old_record, "frame_time_labels": [0.5, 1.5, 2.5]}) == [0.5, 1.5, 2.5]
     assert frame_time_labels({}) == []
+
+
+def test_split_reasoning_of_think_tags() -> None:
+    from tempeval.runner import split_reasoning
+
+    tags = ("<think>", "</think>")
+    assert split_reasoning("<think> a </think>\nB", tags) == ("B", "a")
+    assert split_reasoning("a</think>B", tags) == ("B", "a"), "the template opened the block in the prompt"
+    assert split_reasoning("<think>still going", tags) == ("", "still going"), "cut while thinking: no answer"
+    assert split_reasoning("B", tags) == ("B", None)
+    assert split_reasoning("<think>a</think>B", None) == ("<think>a</think>B", None)
+    assert split_reasoning("[r]a[/r]B", ("[r]", "[/r]")) == ("B", "a")
+    assert split_reasoning(None, tags) == (None, None)
