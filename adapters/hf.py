@@ -260,8 +260,8 @@ class HFAdapter(Adapter):
 
     def _generate_batch(
         self, processor: Any, model: Any, torch: Any, batch: Sequence[Request]
-    ) -> list[tuple[str, dict[str, int]]]:
-        """One padded ``model.generate`` call for ``batch``: decoded texts and token counts, in order."""
+    ) -> list[tuple[str, dict[str, int], str]]:
+        """One padded ``model.generate`` call for ``batch``: decoded texts, token counts and finish reasons."""
         texts = [
             processor.apply_chat_template(
                 chat_messages(request, system_prompt=self.options.system_prompt),

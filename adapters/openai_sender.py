@@ -181,8 +181,8 @@ async def serve(settings: dict[str, Any], requests: IO[bytes], replies: IO[bytes
             try:
                 response = await attempts(client, payload, settings)
             except Exception as exc:  # every failure after the retries is this sample's recorded error
-                reply = (request_key, None, describe(exc, endpoint, settings["timeout_s"]),
-                         time.perf_counter() - started, {}, None, None)
+                reply: tuple[Any, ...] = (request_key, None, describe(exc, endpoint, settings["timeout_s"]),
+                                          time.perf_counter() - started, {}, None, None)
             else:
                 answer = prediction("", response, time.perf_counter() - started)
                 reply = (request_key, answer.text, answer.error, answer.latency_s, answer.usage, answer.reasoning,
