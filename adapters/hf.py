@@ -3,7 +3,8 @@
 ``--model hf/<hub id or local folder>`` loads ``AutoProcessor`` + ``AutoModelForImageTextToText``. Each request
 becomes one user turn rendered with the processor's own chat template: every frame as an image preceded by its
 time ("Frame at 2.0 s:"), then the prompt text last. Requests are generated in batches of ``-M batch_size``
-with left padding; decoding is greedy unless the task's GenerationConfig sets a temperature.
+with left padding; decoding is greedy unless the run's GenerationConfig sets a temperature (``--gen`` keys go
+to ``generate``).
 
 A hub id needs the network the first time (or a filled Hugging Face cache with ``HF_HUB_OFFLINE=1``); a local
 folder (anything that looks like a path: ``hf//abs/path``, ``hf/./rel``) works offline. ``torch`` and
@@ -28,7 +29,7 @@ import numpy as np
 
 from tempeval.adapter import Adapter, Capabilities, check_choice, reply_or_error
 from tempeval.errors import TempevalError
-from tempeval.types import Prediction, Request
+from tempeval.types import GenerationConfig, Prediction, Request
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 Item = TypeVar("Item")
@@ -210,9 +211,9 @@ class HFAdapter(Adapter):
                     predictions.append(Prediction(request.sample_id, None, error=describe_error(outcome),
                                                   latency_s=latency))
                 else:
-                    text, usage = outcome
+                    text, usage, finish = outcome
                     predictions.append(reply_or_error(Prediction(request.sample_id, text, latency_s=latency,
-                                                                 usage=usage)))
+                                                                 usage=usage, finish_reason=finish)))
         return predictions
 
     def _load(self) -> tuple[Any, Any, Any]:
@@ -259,8 +260,8 @@ class HFAdapter(Adapter):
 
     def _generate_batch(
         self, processor: Any, model: Any, torch: Any, batch: Sequence[Request]
-    ) -> list[tuple[str, dict[str, int]]]:
-        """One padded ``model.generate`` call for ``batch``: decoded texts and token counts, in order."""
+    ) -> list[tuple[str, dict[str, int], str]]:
+        """One padded ``model.generate`` call for ``batch``: decoded texts, token counts and finish reasons."""
         texts = [
             processor.apply_chat_template(
                 chat_messages(request, system_prompt=self.options.system_prompt),
@@ -274,10 +275,8 @@ class HFAdapter(Adapter):
             text=texts, images=images if any(images) else None, return_tensors="pt", padding=True
         ).to(model.device, dtype=model.dtype)  # dtype casts only the pixel tensors, never token ids
         generation = batch[0].generation  # batches_by_generation: one GenerationConfig per batch
-        sample = generation.temperature > 0
-        kwargs: dict[str, Any] = {"max_new_tokens": generation.max_tokens, "do_sample": sample}
-        if sample:
-            kwargs.update(temperature=generation.temperature, top_p=generation.top_p)
+        kwargs = generate_kwargs(generation)
+        if kwargs["do_sample"]:
             torch.manual_seed(generation.seed)
         tokenizer = getattr(processor, "tokenizer", processor)
         kwargs["pad_token_id"] = tokenizer.pad_token_id
@@ -290,8 +289,21 @@ class HFAdapter(Adapter):
         for row, text, mask in zip(new_tokens, decoded, inputs["attention_mask"], strict=True):
             completion = int((row != tokenizer.pad_token_id).sum()) if tokenizer.pad_token_id is not None else len(row)
             usage = {"prompt_tokens": int(mask.sum()), "completion_tokens": completion}
-            results.append((text, usage))
+            stopped = tokenizer.eos_token_id is not None and bool((row == tokenizer.eos_token_id).any())
+            finish = "length" if completion >= generation.max_tokens and not stopped else "stop"
+            results.append((text, usage, finish))
         return results
+
+
+def generate_kwargs(generation: GenerationConfig) -> dict[str, Any]:
+    """``model.generate`` arguments for a GenerationConfig: greedy at temperature 0, else sampling with its
+    temperature and top_p; ``--gen`` keys (``top_k``, ``repetition_penalty``, ...) are passed on as they are."""
+    sample = generation.temperature > 0
+    kwargs: dict[str, Any] = {"max_new_tokens": generation.max_tokens, "do_sample": sample}
+    if sample:
+        kwargs.update(temperature=generation.temperature, top_p=generation.top_p)
+    kwargs.update(generation.backend_extra)
+    return kwargs
 
 
 def batches_by_generation(requests: Sequence[Request], size: int) -> list[list[Request]]:

@@ -67,6 +67,10 @@ class OpenAIOptions:
     system_prompt: str | None = None
     extra_body: dict[str, Any] | None = None
     """Extra JSON fields sent with every request (e.g. mm_processor_kwargs for vLLM)."""
+    reasoning: bool = False
+    """A reasoning model (o1/o3/gpt-5 style), which rejects ``max_tokens`` and ``temperature=0``: the budget goes
+    as ``max_completion_tokens`` and greedy temperature / top_p 1 are left out. Also on with
+    ``--gen reasoning_effort=LEVEL``."""
 
 
 def encode_jpeg(image: np.ndarray, quality: int, encoder: str = "pillow") -> bytes:
@@ -170,14 +174,19 @@ def build_messages(request: Request, options: OpenAIOptions) -> list[dict[str, A
 def build_payload(request: Request, model: str, options: OpenAIOptions) -> dict[str, Any]:
     """The full chat-completions request body for one request (what the server receives)."""
     generation = request.generation
-    payload: dict[str, Any] = {
-        "model": model,
-        "messages": build_messages(request, options),
-        "max_tokens": generation.max_tokens,
-        "temperature": generation.temperature,
-        "top_p": generation.top_p,
-        "seed": generation.seed,
-    }
+    extra = generation.backend_extra  # --gen keys (reasoning_effort, top_k, ...) go as request fields
+    payload: dict[str, Any] = {"model": model, "messages": build_messages(request, options)}
+    if options.reasoning or "reasoning_effort" in extra:
+        # Reasoning models refuse max_tokens and any temperature but their default: send only what was asked.
+        payload["max_completion_tokens"] = generation.max_tokens
+        if generation.temperature > 0:
+            payload["temperature"] = generation.temperature
+        if generation.top_p < 1:
+            payload["top_p"] = generation.top_p
+    else:
+        payload.update(max_tokens=generation.max_tokens, temperature=generation.temperature, top_p=generation.top_p)
+    payload["seed"] = generation.seed
+    payload.update(extra)
     if options.extra_body:
         payload.update(options.extra_body)
     return payload

@@ -6,7 +6,8 @@ returns each answer or error. In one process the client's per-request work and t
 interpreter lock, which capped a run at about one core; two processes use two.
 
 Protocol, over the child's stdin and stdout: length-prefixed pickles. The first message is the settings dict; then
-one ``(key, payload)`` per request, answered by ``(key, text, error, latency_s, usage)`` in completion order.
+one ``(key, payload)`` per request, answered by ``(key, text, error, latency_s, usage, reasoning, finish_reason)``
+in completion order.
 The message ``"close"`` ends the process once the requests in flight are answered; an end of input without it
 (the parent was killed) cancels them and ends the process at once, so no request is sent for a dead run. The API
 key never crosses the pipe: the child reads it from the environment it inherits, and removes it (and its last 8
@@ -104,10 +105,11 @@ class Sender:
 
     def _read(self) -> None:
         while (reply := read_message(self._output)) is not None:
-            key, text, error, latency, usage = reply
+            key, text, error, latency, usage, reasoning, finish_reason = reply
             with self._lock:
                 sample_id, future = self._pending.pop(key)
-            future.set_result(Prediction(sample_id, text, error=error, latency_s=latency, usage=usage))
+            future.set_result(Prediction(sample_id, text, error=error, latency_s=latency, usage=usage,
+                                         reasoning=reasoning, finish_reason=finish_reason))
         code = self._process.wait()
         self._errors.seek(0)
         tail = self._errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
@@ -179,13 +181,15 @@ async def serve(settings: dict[str, Any], requests: IO[bytes], replies: IO[bytes
             try:
                 response = await attempts(client, payload, settings)
             except Exception as exc:  # every failure after the retries is this sample's recorded error
-                reply = (request_key, None, describe(exc, endpoint, settings["timeout_s"]),
-                         time.perf_counter() - started, {})
+                reply: tuple[Any, ...] = (request_key, None, describe(exc, endpoint, settings["timeout_s"]),
+                                          time.perf_counter() - started, {}, None, None)
             else:
                 answer = prediction("", response, time.perf_counter() - started)
-                reply = (request_key, answer.text, answer.error, answer.latency_s, answer.usage)
-        request_key, text, error, latency, usage = reply
-        write_message(replies, (request_key, redact(text, key), redact(error, key), latency, usage))
+                reply = (request_key, answer.text, answer.error, answer.latency_s, answer.usage, answer.reasoning,
+                         answer.finish_reason)
+        request_key, text, error, latency, usage, reasoning, finish_reason = reply
+        write_message(replies, (request_key, redact(text, key), redact(error, key), latency, usage,
+                                redact(reasoning, key), finish_reason))
 
     def start(message: tuple[int, dict[str, Any]]) -> None:
         task = loop.create_task(one(*message))
@@ -311,6 +315,15 @@ def prediction(sample_id: str, response: Any, latency: float) -> Prediction:
         if isinstance(usage, dict)
         else {}
     )
+    details = usage.get("completion_tokens_details") if isinstance(usage, dict) else None
+    if isinstance(details, dict) and details.get("reasoning_tokens") is not None:
+        tokens["reasoning_tokens"] = int(details["reasoning_tokens"] or 0)
+    # Reasoning apart from the answer: DeepSeek / vLLM / SGLang say reasoning_content, OpenRouter / Ollama reasoning.
+    thought = next(
+        (message[name] for name in ("reasoning_content", "reasoning")
+         if isinstance(message, dict) and isinstance(message.get(name), str) and message[name]),
+        None,
+    )
     if isinstance(response, dict) and isinstance(response.get("error"), dict) and not choices:
         # Some servers answer a failure with HTTP 200 and an error body: keep the server's message.
         error = response["error"]
@@ -319,7 +332,13 @@ def prediction(sample_id: str, response: Any, latency: float) -> Prediction:
         return Prediction(sample_id, None, error=f"server error in an HTTP 200 reply{f' ({code})' if code else ''}: "
                           f"{message}", latency_s=latency, usage=tokens)
     reason = first.get("finish_reason") if first else "no choices"
-    answer = Prediction(sample_id, text if isinstance(text, str) else None, latency_s=latency, usage=tokens)
+    finish = reason if isinstance(reason, str) else None
+    text = text if isinstance(text, str) else None
+    if text is None and thought is not None and finish == "length":
+        text = ""  # reasoning cut by the token limit before any answer: unparseable and counted, not an error
+    answer = Prediction(sample_id, text, latency_s=latency, usage=tokens, reasoning=thought, finish_reason=finish)
+    if text == "" and thought is not None and finish == "length":
+        return answer
     return reply_or_error(answer, f"finish_reason={reason}")
 
 

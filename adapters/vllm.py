@@ -210,12 +210,14 @@ def build_prompt_inputs(
 
 
 def sampling_kwargs(generation: GenerationConfig) -> dict[str, Any]:
-    """``vllm.SamplingParams`` arguments for a GenerationConfig (temperature 0 is greedy)."""
+    """``vllm.SamplingParams`` arguments for a GenerationConfig (temperature 0 is greedy); ``--gen`` keys
+    (``top_k``, ``min_p``, ``repetition_penalty``, ...) are passed on as SamplingParams arguments."""
     return {
         "temperature": generation.temperature,
         "top_p": generation.top_p,
         "max_tokens": generation.max_tokens,
         "seed": generation.seed,
+        **generation.backend_extra,
     }
 
 
@@ -409,5 +411,6 @@ def _prediction(sample_id: str, outcome: Any, latency: float) -> Prediction:
         "completion_tokens": len(getattr(completion, "token_ids", None) or []),
     }
     finish = getattr(completion, "finish_reason", None)
-    return reply_or_error(Prediction(sample_id, str(completion.text), latency_s=latency, usage=usage),
-                          f"finish_reason={finish}" if finish else "")
+    finish = finish if isinstance(finish, str) else None
+    answer = Prediction(sample_id, str(completion.text), latency_s=latency, usage=usage, finish_reason=finish)
+    return reply_or_error(answer, f"finish_reason={finish}" if finish else "")

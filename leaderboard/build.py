@@ -575,6 +575,7 @@ def _run_entry(run: _Run, merged_into: Mapping[str, str]) -> dict[str, Any]:
         "judge": header.get("judge"),
         "model_args": header.get("model_args"),
         "generation": header.get("generation"),
+        "generation_label": generation_label(header.get("generation")),
         "dataset_revision": dataset.get("revision"),
         "tempeval_version": header.get("tempeval_version"),
         "git_commit": header.get("git_commit"),
@@ -587,6 +588,7 @@ def _run_entry(run: _Run, merged_into: Mapping[str, str]) -> dict[str, Any]:
         "unparseable": summary.unparseable,
         "error_rate": _round(100.0 * summary.errors / summary.n) if summary.n else 0.0,
         "parse_failure_rate": _round(summary.parse_failure_rate),
+        "truncated": summary.truncated,
         "headline": summary.headline,
         "metrics": _metric_map(summary.metrics),
     }
@@ -608,6 +610,27 @@ def frames_label(policy: Any) -> str:
     if policy.get("max_side"):
         parts.append(f"max {policy['max_side']} px")
     return ", ".join(parts)
+
+
+def generation_label(generation: Any) -> str:
+    """Decoding settings in words: 'max 64 tokens, greedy' or
+    'max 4096 tokens, T=0.6, top-p 0.95, reasoning_effort=low'."""
+    if not isinstance(generation, Mapping):
+        return "unknown"
+    parts = [f"max {generation.get('max_tokens', '?')} tokens"]
+    temperature = generation.get("temperature")
+    parts.append("greedy" if temperature == 0 else f"T={temperature:g}" if _is_number(temperature) else "T=?")
+    top_p = generation.get("top_p", 1)
+    if _is_number(top_p) and top_p != 1:
+        parts.append(f"top-p {top_p:g}")
+    extra = generation.get("extra")
+    if isinstance(extra, Mapping):
+        parts.extend(f"{key}={value}" for key, value in extra.items())
+    return ", ".join(parts)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _diagnoses(diagnoses: Sequence[Mapping[str, Any]], runs: Sequence[_Run]) -> list[dict[str, Any]]:

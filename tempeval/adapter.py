@@ -178,13 +178,30 @@ def parse_model_args(pairs: Sequence[str]) -> dict[str, Any]:
     return args
 
 
+GENERATION_FLAGS: Mapping[str, str] = {
+    "max_tokens": "--max-tokens N",
+    "max_new_tokens": "--max-tokens N",
+    "temperature": "--temperature T",
+    "top_p": "--top-p P",
+    "top_k": "--gen top_k=K",
+    "seed": "--gen seed=N",
+    "reasoning_effort": "--gen reasoning_effort=LEVEL",
+}
+"""Generation keys people try as ``-M``, and the ``tempeval run`` flag that sets each."""
+
+
 def build_options(cls: type[Adapter], args: Mapping[str, Any]) -> Any:
     """Instantiate ``cls.Options`` from ``args``; unknown names list the valid ones."""
     fields = {f.name: f for f in dataclasses.fields(cls.Options)}
     for key in args:
         if key not in fields:
             valid = ", ".join(sorted(fields)) or "none"
-            raise UnknownNameError(f"Unknown argument '{key}' for adapter '{cls.name}'. Valid arguments: {valid}.")
+            hint = ""
+            if key in GENERATION_FLAGS:  # decoding is the run's, recorded in its header, never an adapter's
+                hint = f" {key} is a generation setting: pass {GENERATION_FLAGS[key]} to 'tempeval run'."
+            raise UnknownNameError(
+                f"Unknown argument '{key}' for adapter '{cls.name}'. Valid arguments: {valid}.{hint}"
+            )
     hints = get_type_hints(cls.Options)
     typed = {key: _coerce(cls.name, key, value, hints.get(key)) for key, value in args.items()}
     return cls.Options(**typed)

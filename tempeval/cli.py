@@ -64,6 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--protocol", choices=("multi-binary",), help="ask each question as correct-vs-distractor binary questions"
     )
+    run.add_argument("--max-tokens", type=int, help="token budget of each answer (overrides the task's generation)")
+    run.add_argument("--temperature", type=float, help="sampling temperature, 0 greedy (overrides the task)")
+    run.add_argument("--top-p", type=float, help="nucleus sampling, 0 < P <= 1 (overrides the task)")
+    run.add_argument(
+        "--gen",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="other generation setting (repeatable): reasoning_effort=low, top_k=20, think_tags=<think>,</think>",
+    )
     _add_run_arguments(run)
     _add_judge_arguments(run)
     run.set_defaults(handler=_cmd_run)
@@ -221,18 +231,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from tempeval.sharding import Shard
 
     tasks = registry.resolve(args.task)
+    generation = _generation_overrides(args)  # a bad value is refused before a model is loaded
     adapter = create_adapter(args.model, _model_arguments(args))
     shard = Shard.parse(args.shard) if args.shard else None
     summaries = []
     try:
         for task in tasks:
             frames = _frame_override(args, task.frames)
-            options = _run_options(args, frames=frames, shard=shard, protocol=args.protocol)
+            options = _run_options(
+                args, frames=frames, shard=shard, protocol=args.protocol, generation=generation
+            )
             summaries.append(run_task(task, adapter, args.model, options))
     finally:
         adapter.close()
     print(summary_table(summaries))
     print(f"\nRun files are in {args.out}/ ('tempeval show {args.out}' lists them).")
+    truncated = sum(s.truncated for s in summaries)
+    if truncated:
+        print(
+            f"{truncated} answer(s) were cut by the token limit (finish_reason=length); raise --max-tokens "
+            "if they should be complete."
+        )
     errors = sum(s.errors for s in summaries)
     if errors:
         print(
@@ -262,6 +281,27 @@ def _run_options(args: argparse.Namespace, **extra: Any) -> Any:
         judge_args=parse_model_args(args.judge_arg),
         **extra,
     )
+
+
+def _generation_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """--max-tokens, --temperature, --top-p and --gen as generation overrides, checked before any work."""
+    from tempeval.adapter import parse_model_args
+    from tempeval.types import GenerationConfig
+
+    overrides: dict[str, Any] = {}
+    for pair in args.gen:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise TempevalError(f"--gen {pair!r} is not of the form key=value (e.g. --gen reasoning_effort=low).")
+    overrides.update(parse_model_args(args.gen))
+    named = {"max_tokens": args.max_tokens, "temperature": args.temperature, "top_p": args.top_p}
+    overrides.update({key: value for key, value in named.items() if value is not None})
+    try:
+        GenerationConfig().with_overrides(overrides)
+    except ValueError as exc:
+        flag = next((f"--{k.replace('_', '-')}" for k in named if k in str(exc).split(" ", 1)[0]), "--gen")
+        raise TempevalError(f"Bad {flag} value: {exc}.") from exc
+    return overrides
 
 
 def _model_arguments(args: argparse.Namespace) -> dict[str, Any]:

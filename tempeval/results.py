@@ -286,6 +286,8 @@ class RunSummary:
     """Run with a --limit smaller than the dataset (and not completed later by a run without one)."""
     shard: str | None = None
     """``K/N`` for a ``--shard`` run: one part of a run, not the run's score."""
+    truncated: int = 0
+    """Answers cut by the token limit (``finish_reason`` ``length``), errors excluded."""
 
     @property
     def complete(self) -> bool:
@@ -308,6 +310,7 @@ class RunSummary:
             "errors": self.errors,
             "unparseable": self.unparseable,
             "parse_failure_rate": round(self.parse_failure_rate, 4),
+            "truncated": self.truncated,
             "headline": self.headline,
             "metrics": {name: metric.value for name, metric in self.metrics.items()},
             "ci": {name: None if m.ci is None else list(m.ci) for name, m in self.metrics.items()},
@@ -378,6 +381,7 @@ def summarize(run: RunFile) -> RunSummary:
         samples=_expected_samples(header, len(records)),
         partial=_is_partial(header, len(records)),
         shard=str(header["shard"]) if header.get("shard") else None,
+        truncated=sum(1 for r in records if r.get("finish_reason") == "length" and r.get("error") is None),
     )
 
 

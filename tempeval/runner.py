@@ -33,7 +33,7 @@ from tempeval.results import (
 from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.sharding import Shard
 from tempeval.task import Task
-from tempeval.types import FramePolicy, Frames, Prediction, Request, Sample
+from tempeval.types import FramePolicy, Frames, GenerationConfig, Prediction, Request, Sample
 from tempeval.video import FrameSource, VideoError, clip_bounds
 
 TIME_AWARE_KINDS = ("grounding", "online")
@@ -66,6 +66,8 @@ class RunOptions:
     """Evaluate only this share of the samples (balanced by video); ``tempeval merge`` joins the shards."""
     protocol: str | None = None
     """Ask the task under this scoring protocol (``multi-binary``): the run is of the derived task."""
+    generation: Mapping[str, Any] = field(default_factory=dict)
+    """Overrides of the task's generation settings (``--max-tokens``, ``--temperature``, ``--top-p``, ``--gen``)."""
 
 
 def model_slug(model: str) -> str:
@@ -83,6 +85,14 @@ def run_path(out_dir: Path, model: str, task: Task, run_name: str | None = None)
 def frame_policy(task: Task, options: RunOptions) -> FramePolicy:
     """The policy every sample of this run uses (before the per-sample query-time cap)."""
     return (options.frames or task.frames).replace(seed=options.seed)
+
+
+def generation_of(task: Task, options: RunOptions) -> GenerationConfig:
+    """The generation settings every request of this run carries: the task's, with the run's overrides."""
+    try:
+        return task.generation.with_overrides(options.generation) if options.generation else task.generation
+    except ValueError as exc:
+        raise TempevalError(f"Bad generation settings for task '{task.name}': {exc}.") from exc
 
 
 def time_labels(policy: FramePolicy) -> str:
@@ -117,7 +127,7 @@ def run_header(task: Task, model: str, model_args: dict[str, Any], options: RunO
         "dataset": dataset,
         "model": model,
         "model_args": model_args,
-        "generation": task.generation.to_dict(),
+        "generation": generation_of(task, options).to_dict(),
         "frames": policy.to_dict(),
         "time_labels": time_labels(policy),
         "decoder": options.decoder,
@@ -337,6 +347,7 @@ def _prepare(
         except Exception as exc:  # one sample's bad settings fail that sample, never the rest of the run
             failed[sample.id] = _cannot_prepare(exc)
     with_video = [(s, s.video) for s in chunk if s.video is not None and s.id not in failed]
+    generation = generation_of(task, options)
     frames: dict[str, Frames | VideoError | str] = {}
     try:
         decoded = source.frames_many([(video, policies[s.id], s.id) for s, video in with_video])
@@ -356,7 +367,7 @@ def _prepare(
             yield sample, None, None, f"video: {got}"
             continue
         try:
-            request, duration = _request_of(task, sample, got, source, policies[sample.id])
+            request, duration = _request_of(task, sample, got, source, policies[sample.id], generation)
         except _QueryTimeError as exc:
             yield sample, None, None, str(exc)
             continue
@@ -375,7 +386,12 @@ def _cannot_prepare(exc: Exception) -> str:
 
 
 def _request_of(
-    task: Task, sample: Sample, got: Frames | None, source: FrameSource, policy: FramePolicy
+    task: Task,
+    sample: Sample,
+    got: Frames | None,
+    source: FrameSource,
+    policy: FramePolicy,
+    generation: GenerationConfig,
 ) -> tuple[Request, float | None]:
     """The request of one sample whose frames are decoded, and the length of its visible clip."""
     info = source.info(sample.video.path) if sample.video else None
@@ -402,7 +418,7 @@ def _request_of(
         frames=presented(got, policy) if got is not None else None,
         answer_format=answer_format_of(task, sample),
         choices=sample.choices,
-        generation=task.generation,
+        generation=generation,
         video_duration_s=duration,
         video_path=sample.video.path if sample.video else None,
     )
@@ -415,6 +431,10 @@ def build_record(
     """The (not yet scored) run record of one sample: its reference, what the model saw, and its answer."""
     answer_format = answer_format_of(task, sample)
     frames = request.frames if request else None
+    tags = request.generation.think_tags() if request else None
+    output, thought = split_reasoning(prediction.text, tags)
+    parts = [part for part in (prediction.reasoning, thought) if part]
+    reasoning = "\n".join(parts) if parts else None
     record: dict[str, Any] = {
         "sample_id": sample.id,
         "video_id": sample.meta.get("video_id") or (Path(sample.video.path).stem if sample.video else None),
@@ -432,14 +452,39 @@ def build_record(
         "frame_times": [round(t, 4) for t in frames.true_timestamps] if frames else [],
         "frame_indices": list(frames.true_indices) if frames else [],
         "frame_time_labels": [round(t, 4) for t in frames.timestamps] if frames else [],
-        "output": prediction.text,
+        "output": output,
         "error": prediction.error,
         "latency_s": round(prediction.latency_s, 4),
         "usage": dict(prediction.usage),
     }
+    if reasoning is not None:  # kept, never parsed
+        record["reasoning"] = reasoning
+    if prediction.finish_reason is not None:
+        record["finish_reason"] = prediction.finish_reason
     if prediction.error is None and prediction.text is None:
         record["error"] = "no output"
     return record
+
+
+def split_reasoning(text: str | None, tags: tuple[str, str] | None) -> tuple[str | None, str | None]:
+    """(answer, reasoning) of a model's text whose reasoning sits between think tags.
+
+    ``<think>a</think>b`` -> (``b``, ``a``); a text with only the closing tag (chat templates that open the
+    block in the prompt) -> everything before it is reasoning; an opened block never closed (cut by the token
+    limit) -> no answer text (``""``: unparseable, not an error) and all of it is reasoning.
+    """
+    if text is None or tags is None:
+        return text, None
+    open_tag, close_tag = tags
+    start = text.find(open_tag)
+    end = text.find(close_tag, start + len(open_tag) if start >= 0 else 0)
+    if end >= 0 and (start < 0 or start <= end):
+        inner = text[start + len(open_tag) : end] if start >= 0 else text[:end]
+        before = text[:start] if start >= 0 else ""
+        return (before + text[end + len(close_tag) :]).strip(), inner.strip()
+    if start >= 0:
+        return text[:start].strip(), text[start + len(open_tag) :].strip()
+    return text, None
 
 
 class _Progress:

@@ -188,10 +188,84 @@ class GenerationConfig:
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int = 0
+    extra: tuple[tuple[str, Any], ...] = ()
+    """Further settings (``--gen key=value``), sorted by key: backend decoding keys (``top_k``,
+    ``reasoning_effort``, ...) that each adapter maps, and ``think_tags`` (see :meth:`think_tags`), which the
+    harness itself reads."""
+
+    def __post_init__(self) -> None:
+        # Values a backend would reject (or silently clamp) are refused here, wherever they come from.
+        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be a whole number of at least 1; got {self.max_tokens!r}")
+        if not _number(self.temperature) or not math.isfinite(self.temperature) or self.temperature < 0:
+            raise ValueError(f"temperature must be a finite number >= 0 (0 is greedy); got {self.temperature!r}")
+        if not _number(self.top_p) or not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be a number with 0 < top_p <= 1; got {self.top_p!r}")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The ``extra`` settings as a dict."""
+        return dict(self.extra)
+
+    @property
+    def backend_extra(self) -> dict[str, Any]:
+        """The ``extra`` settings an adapter passes to its backend (all but the harness's own keys)."""
+        return {key: value for key, value in self.extra if key not in HARNESS_GENERATION_KEYS}
+
+    def think_tags(self) -> tuple[str, str] | None:
+        """The (open, close) tags around a model's reasoning in its text, stripped before parsing:
+        ``<think>``/``</think>`` unless ``--gen think_tags=OPEN,CLOSE`` says otherwise (``none``: keep all)."""
+        value = self.options.get("think_tags", DEFAULT_THINK_TAGS)
+        if value is None or value in ("", "none"):
+            return None
+        if isinstance(value, str):
+            value = value.split(",")
+        if len(value) != 2 or not all(isinstance(tag, str) and tag for tag in value):
+            raise ValueError(f"think_tags must be OPEN,CLOSE (e.g. <think>,</think>) or none; got {value!r}")
+        return str(value[0]), str(value[1])
+
+    def with_overrides(self, changes: Mapping[str, Any]) -> GenerationConfig:
+        """These settings with ``changes`` applied (``--max-tokens`` and friends): the four named fields replace
+        their values, any other key goes into ``extra`` (``None`` removes it). Raises ValueError on a bad value."""
+        named = {f.name for f in dataclasses.fields(self)} - {"extra"}
+        fields: dict[str, Any] = {k: v for k, v in changes.items() if k in named}
+        extra = self.options
+        for key, value in changes.items():
+            if key in named:
+                continue
+            if key == "extra" or not key.isidentifier():
+                raise ValueError(f"generation setting {key!r} is not a valid name (e.g. --gen top_k=20)")
+            if value is not None and not isinstance(value, str | int | float | bool):
+                raise ValueError(f"generation setting {key}={value!r} must be a single value (text or number)")
+            if value is None:
+                extra.pop(key, None)
+            else:
+                extra[key] = value
+        if "max_tokens" in fields and isinstance(fields["max_tokens"], float) and fields["max_tokens"].is_integer():
+            fields["max_tokens"] = int(fields["max_tokens"])
+        for key in ("temperature", "top_p"):
+            if key in fields and _number(fields[key]):
+                fields[key] = float(fields[key])
+        config = dataclasses.replace(self, **fields, extra=tuple(sorted(extra.items())))
+        config.think_tags()  # a malformed think_tags is refused now, not at the first answer
+        return config
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form for run headers."""
-        return dataclasses.asdict(self)
+        """Plain-data form for run headers (``extra`` only when set, so older headers still match)."""
+        data = dataclasses.asdict(self)
+        data.pop("extra")
+        if self.extra:
+            data["extra"] = self.options
+        return data
+
+
+DEFAULT_THINK_TAGS = ("<think>", "</think>")
+HARNESS_GENERATION_KEYS = frozenset({"think_tags"})
+"""``--gen`` keys the harness reads itself and never sends to a backend."""
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,7 +295,11 @@ class Prediction:
     """Why no answer came back (request failed, video unreadable, ...). An error is never scored as text."""
     latency_s: float = 0.0
     usage: Mapping[str, int] = field(default_factory=dict)
-    """Token usage where the backend reports it."""
+    """Token usage where the backend reports it (``prompt_tokens``, ``completion_tokens``, ``reasoning_tokens``)."""
+    reasoning: str | None = None
+    """The model's reasoning where the backend returns it apart from the answer (``reasoning_content``)."""
+    finish_reason: str | None = None
+    """Why generation stopped, where the backend says: ``stop``, or ``length`` (cut by the token limit)."""
 
 
 @dataclass(frozen=True)

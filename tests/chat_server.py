@@ -165,8 +165,8 @@ class ChatServer:
         times = [float(m) for t in texts for m in re.findall(r"^Frame at ([0-9.]+) s:$", t)]
         if len(times) != len(images):
             self.problems.append(f"{len(images)} images but {len(times)} frame times in the text")
-        if not isinstance(body.get("model"), str) or "max_tokens" not in body:
-            self.problems.append("model and max_tokens are required")
+        if not isinstance(body.get("model"), str) or ("max_tokens" in body) == ("max_completion_tokens" in body):
+            self.problems.append("model and one of max_tokens / max_completion_tokens (reasoning models) are required")
         return ChatRequest(body, texts, images, times, headers)
 
 

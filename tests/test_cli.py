@@ -36,6 +36,13 @@ def test_list_models(capsys: pytest.CaptureFixture[str]) -> None:
         (["run", "--model", "random", "-M", "sed=1", "--task", "synth"], "Valid arguments: latency_s, seed"),
         (["run", "--model", "random", "-M", "seed", "--task", "synth"], "not of the form key=value"),
         (["run", "--model", "random", "-M", "seed=abc", "--task", "synth"], "must be int"),
+        (["run", "--model", "random", "--task", "synth", "--max-tokens", "0"], "Bad --max-tokens value: max_tokens"),
+        (["run", "--model", "random", "--task", "synth", "--temperature", "-1"], "Bad --temperature value"),
+        (["run", "--model", "random", "--task", "synth", "--temperature", "inf"], "finite number >= 0"),
+        (["run", "--model", "random", "--task", "synth", "--top-p", "1.5"], "0 < top_p <= 1"),
+        (["run", "--model", "random", "--task", "synth", "--gen", "top_k"], "--gen 'top_k' is not of the form"),
+        (["run", "--model", "random", "--task", "synth", "--gen", "think_tags=<t>"], "think_tags must be OPEN,CLOSE"),
+        (["run", "--model", "random", "-M", "temperature=0", "--task", "synth"], "pass --temperature T"),
     ],
 )
 def test_bad_names_get_clear_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

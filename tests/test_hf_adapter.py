@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from tempeval.adapter import create_adapter
-from tempeval.adapters.hf import chat_messages
+from tempeval.adapters.hf import chat_messages, generate_kwargs
 from tempeval.cli import main
 from tempeval.errors import TempevalError
 from tempeval.results import read_run, summarize
 from tempeval.runner import presented
-from tempeval.types import FramePolicy, Frames, Request
+from tempeval.types import FramePolicy, Frames, GenerationConfig, Request
 
 IMAGE_SIDE, PATCH = 28, 14
 TOKENS_PER_IMAGE = (IMAGE_SIDE // PATCH) ** 2  # the "default" feature strategy drops CLIP's CLS token
@@ -175,3 +175,38 @@ def test_an_empty_reply_is_an_error_not_an_answer(tmp_path: Path, monkeypatch: p
     blank, answer = adapter.generate([Request("blank", "Q?", None, "letter"), Request("b", "Q?", None, "letter")])
     assert blank.text is None and blank.error == "empty reply"
     assert answer.text == "B" and answer.error is None
+
+
+def test_generation_settings_map_to_generate_arguments() -> None:
+    assert generate_kwargs(GenerationConfig(max_tokens=9)) == {"max_new_tokens": 9, "do_sample": False}
+    hot = GenerationConfig(max_tokens=9, temperature=0.7, top_p=0.8).with_overrides(
+        {"top_k": 5, "think_tags": "<t>,</t>"}
+    )
+    assert generate_kwargs(hot) == {"max_new_tokens": 9, "do_sample": True, "temperature": 0.7, "top_p": 0.8,
+                                    "top_k": 5}, "--gen keys pass on; the harness's think_tags does not"
+
+
+def test_a_small_token_budget_is_recorded_as_cut_answers(
+    tiny_llava: Path, synth_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transformers
+
+    seen: list[dict[str, Any]] = []
+    original = transformers.LlavaForConditionalGeneration.generate
+
+    def spy(model: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append({k: kwargs.get(k) for k in ("max_new_tokens", "do_sample", "top_k", "temperature")})
+        return original(model, *args, **kwargs)
+
+    monkeypatch.setattr(transformers.LlavaForConditionalGeneration, "generate", spy)
+    out = tmp_path / "runs"
+    argv = ["run", "--model", f"hf/{tiny_llava}", "-M", "batch_size=2", "--task", "synth_direction", "--limit", "2",
+            "--synth-dir", str(synth_dir), "--out", str(out), "--no-progress", "--max-tokens", "2",
+            "--temperature", "0.5", "--gen", "top_k=3"]
+    assert main(argv) == 0
+    assert seen == [{"max_new_tokens": 2, "do_sample": True, "top_k": 3, "temperature": 0.5}]
+    run = read_run(next(out.rglob("*.jsonl")))
+    for record in run.records:
+        assert record["usage"]["completion_tokens"] <= 2
+        assert record["finish_reason"] == ("length" if record["usage"]["completion_tokens"] == 2 else "stop")
+    assert summarize(run).truncated == sum(r["finish_reason"] == "length" for r in run.records)

@@ -150,6 +150,7 @@ def test_only_the_newest_run_of_the_newest_version_counts(data: dict[str, Any]) 
     assert {r["status"] for r in data["runs"] if "@" in r["task"] or r["file"].endswith("-single.jsonl")} == {"variant"}
     [beta_order] = _runs_by(data, model="beta", task="synth_order", status="current")
     assert beta_order["file"].endswith("beta/synth_order.jsonl") and beta_order["frames"] == "8 frames"
+    assert beta_order["generation_label"].startswith("max ") and beta_order["truncated"] == 0
     assert [s["file"] for s in data["skipped"]] == ["runs/alpha/broken.jsonl", "runs/beta/weird.jsonl"]
     assert "cannot be summarised (ValueError" in data["skipped"][1]["reason"]
     assert _runs_by(data, model="beta", task="synth_speed")[0]["file"] == "runs/beta/synth_speed.jsonl"
@@ -305,7 +306,9 @@ def test_overview_from_file_shows_the_numbers(browser: Any, site: Path, data: di
     assert "Runs of older task versions" in browser.find_element(By.TAG_NAME, "body").text
     assert "partial" in browser.find_element(By.CSS_SELECTOR, "tr[data-model='gamma']").text  # a --limit run
     cell = alpha.find_element(By.CSS_SELECTOR, "button.cell[data-bench='synth']")
-    assert "synth_order v2 · 8 frames · strict parser · n=20" in cell.get_attribute("title")
+    [order] = _runs_by(data, model="alpha", task="synth_order")
+    label = order["generation_label"]  # the decoding settings are part of what each run line says
+    assert f"synth_order v2 · 8 frames · {label} · strict parser · n=20" in cell.get_attribute("title")
     assert "runs/alpha/synth_order.jsonl" in cell.get_attribute("title")
     cell.click()  # the expansion: every run behind the number, each with its samples
     detail = browser.find_element(By.ID, "detail")
@@ -416,3 +419,13 @@ def test_served_over_http(browser: Any, site: Path) -> None:
 def test_serve_refuses_a_folder_that_is_not_a_site(tmp_path: Path) -> None:
     with pytest.raises(lb.TempevalError, match="leaderboard build"):
         make_server(tmp_path, port=0)
+
+
+def test_generation_settings_in_words() -> None:
+    assert lb.generation_label({"max_tokens": 64, "temperature": 0.0, "top_p": 1.0, "seed": 0}) == (
+        "max 64 tokens, greedy"
+    )
+    reasoning = {"max_tokens": 4096, "temperature": 0.6, "top_p": 0.95, "seed": 0,
+                 "extra": {"reasoning_effort": "low"}}
+    assert lb.generation_label(reasoning) == "max 4096 tokens, T=0.6, top-p 0.95, reasoning_effort=low"
+    assert lb.generation_label(None) == "unknown"

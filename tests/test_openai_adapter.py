@@ -441,3 +441,91 @@ def test_resume_at_other_concurrency_but_not_with_other_outputs(barcode_task: Lo
             "api_key_env", "base_url", "concurrency", "http_transport", "max_retries", "timeout_s"]
         with pytest.raises(TempevalError, match=r"model_args.jpeg_quality: file has 85, this run 50"):
             run(jpeg_quality=50)
+
+
+def test_reasoning_models_get_max_completion_tokens_and_no_greedy_temperature() -> None:
+    plain = build_payload(Request("s", "Q?", None, "letter", generation=GenerationConfig(max_tokens=7)), "m",
+                          OpenAIOptions())
+    assert plain["max_tokens"] == 7 and plain["temperature"] == 0.0 and "max_completion_tokens" not in plain
+    effort = GenerationConfig(max_tokens=7).with_overrides({"reasoning_effort": "low", "think_tags": "none"})
+    body = build_payload(Request("s", "Q?", None, "letter", generation=effort), "m", OpenAIOptions())
+    assert body["max_completion_tokens"] == 7 and body["reasoning_effort"] == "low"
+    assert not {"max_tokens", "temperature", "top_p", "think_tags"} & set(body), "a harness key went to the API"
+    asked = GenerationConfig(max_tokens=9, temperature=0.6, top_p=0.95).with_overrides({"top_k": 20})
+    body = build_payload(Request("s", "Q?", None, "letter", generation=asked), "m", OpenAIOptions(reasoning=True))
+    assert body["max_completion_tokens"] == 9 and body["temperature"] == 0.6 and body["top_p"] == 0.95
+    assert body["top_k"] == 20 and "max_tokens" not in body
+
+
+def reasoning_reply(request: ChatRequest, attempt: int) -> tuple[int, dict[str, str], bytes]:
+    """A reasoning model: clip 0 thinks in a separate field, clip 1 in think tags, clips 2 and 3 run out of tokens
+    (in tags, in the field), the others answer plainly."""
+    clip = int(request.prompt.split("[clip ")[1].split("]")[0])
+    letter = barcode_answer(request)
+    if clip == 0:
+        message = {"role": "assistant", "content": letter, "reasoning_content": "The barcode says so."}
+        finish = "stop"
+    elif clip == 1:
+        message = {"role": "assistant", "content": f"<think>Count the bars. Maybe B?</think>\n{letter}"}
+        finish = "stop"
+    elif clip == 2:
+        message = {"role": "assistant", "content": "<think>Count the bars: one, two, thr"}
+        finish = "length"
+    elif clip == 3:
+        message = {"role": "assistant", "content": None, "reasoning": "Hmm, the first bar is"}
+        finish = "length"
+    else:
+        message = {"role": "assistant", "content": letter}
+        finish = "stop"
+    body = {
+        "id": "x", "object": "chat.completion", "created": 0, "model": "r",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 30, "total_tokens": 40,
+                  "completion_tokens_details": {"reasoning_tokens": 25}},
+    }
+    return 200, {}, json.dumps(body).encode()
+
+
+def test_a_reasoning_models_thoughts_are_kept_apart_and_cut_answers_counted(
+    barcode_task: LoadOptions, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "runs"
+    with ChatServer(barcode_answer, fault=reasoning_reply) as server:
+        argv = ["run", "--model", "openai/r", "-M", f"base_url={server.base_url}", "-M", "reasoning=true",
+                "--task", "barcode_mc", "--data-dir", str(barcode_task.data_dir), "--out", str(out),
+                "--no-progress", "--max-tokens", "30", "--gen", "reasoning_effort=low"]
+        assert main(argv) == 0
+    assert not server.problems
+    body = server.requests[0].body
+    assert body["max_completion_tokens"] == 30 and body["reasoning_effort"] == "low"
+    assert "max_tokens" not in body and "temperature" not in body
+    printed = capsys.readouterr().out
+    run = read_run(next(out.rglob("*.jsonl")))
+    assert run.header["generation"]["max_tokens"] == 30
+    assert run.header["generation"]["extra"] == {"reasoning_effort": "low"}
+    by_clip: dict[int, list[dict]] = {}
+    for record in run.records:
+        by_clip.setdefault(int(record["sample_id"][1:].split("q")[0]), []).append(record)
+    for record in by_clip[0]:
+        assert record["reasoning"] == "The barcode says so." and record["score"] == 1.0
+        assert record["finish_reason"] == "stop" and record["usage"]["reasoning_tokens"] == 25
+        assert record["usage"]["completion_tokens"] == 30
+    for record in by_clip[1]:  # the tags are stripped before parsing (the "B" inside them is not the answer)
+        assert record["reasoning"] == "Count the bars. Maybe B?" and record["output"] in "ABC"
+        assert record["score"] == 1.0
+    for record in by_clip[2] + by_clip[3]:  # cut while thinking: unparseable answers, not errors
+        assert record["finish_reason"] == "length" and record["error"] is None
+        assert record["output"] == "" and record["score"] == 0.0 and record["reasoning"]
+    summary = read_summary(out)
+    assert summary["truncated"] == len(by_clip[2]) + len(by_clip[3]) == 6 and summary["errors"] == 0
+    assert "6 answer(s) were cut by the token limit" in printed
+
+
+def read_summary(out: Path) -> dict:
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        main(["score", "--json", str(out)])
+    return json.loads(buffer.getvalue().splitlines()[0])

@@ -175,3 +175,16 @@ def test_judge_decoder_and_scorers_are_resume_fields() -> None:
         assert config_differences(judged, {**judged, name: value}) == [name]
     other_transport = {**judged, "judge_args": {**judged["judge_args"], "transport": {"timeout_s": 60}}}
     assert config_differences(judged, other_transport) == []
+
+
+def test_split_reasoning_of_think_tags() -> None:
+    from tempeval.runner import split_reasoning
+
+    tags = ("<think>", "</think>")
+    assert split_reasoning("<think> a </think>\nB", tags) == ("B", "a")
+    assert split_reasoning("a</think>B", tags) == ("B", "a"), "the template opened the block in the prompt"
+    assert split_reasoning("<think>still going", tags) == ("", "still going"), "cut while thinking: no answer"
+    assert split_reasoning("B", tags) == ("B", None)
+    assert split_reasoning("<think>a</think>B", None) == ("<think>a</think>B", None)
+    assert split_reasoning("[r]a[/r]B", ("[r]", "[/r]")) == ("B", "a")
+    assert split_reasoning(None, tags) == (None, None)

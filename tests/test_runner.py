@@ -202,3 +202,20 @@ def test_time_blind_adapter_refused_for_grounding(tmp_path: Path, load_options: 
 
     with pytest.raises(TempevalError, match="told when each frame was shown"):
         run_task(registry.get_task("synth_grounding"), Blind("", None), "blind", options(tmp_path, load_options))
+
+
+def test_generation_overrides_are_in_the_header_and_a_resume_field(tmp_path: Path, load_options: LoadOptions) -> None:
+    task = registry.get_task("synth_count")
+    plain = run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, limit=2))
+    assert read_run(plain.path).header["generation"] == task.generation.to_dict(), "no extra key when none is set"
+    run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, limit=2))  # resumes
+    budget = options(tmp_path, load_options, limit=2, generation={"max_tokens": 512, "reasoning_effort": "low"})
+    with pytest.raises(RunFileError, match="generation: file has"):
+        run_task(task, create_adapter("random"), "random", budget)
+    summary = run_task(task, create_adapter("random"), "random", dataclasses.replace(budget, fresh=True))
+    header = read_run(summary.path).header
+    assert header["generation"]["max_tokens"] == 512 and header["generation"]["extra"] == {"reasoning_effort": "low"}
+    again = run_task(task, create_adapter("random"), "random", budget)  # the same overrides resume it
+    assert again.n == 2
+    with pytest.raises(TempevalError, match="top_p must be"):
+        run_task(task, create_adapter("random"), "random", options(tmp_path, load_options, generation={"top_p": 0}))

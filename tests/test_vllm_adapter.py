@@ -61,6 +61,7 @@ class FakeSamplingParams:
 class FakeCompletion:
     text: str
     token_ids: list[int]
+    finish_reason: str | None = None
 
 
 @dataclass
@@ -309,3 +310,40 @@ def test_an_empty_reply_is_the_same_error_on_every_backend() -> None:
     scripted = create_adapter("scripted", {"policy": lambda request: ""})
     (answer,) = scripted.stream([Request("s", "Q?", None, "letter")])
     assert answer.text is None and answer.error == "empty reply"
+
+
+class ThinkingLLM(FakeLLM):
+    """A reasoning model: thinks in <think> tags; the prompt tagged CUT runs out of tokens while thinking."""
+
+    def generate(self, prompts: list[dict[str, Any]], sampling_params: Any = None, use_tqdm: bool = True) -> list[Any]:
+        self.calls.append((list(prompts), sampling_params))
+        outputs = []
+        for prompt in prompts:
+            if "CUT" in prompt["prompt"]:
+                outputs.append(FakeOutput([0] * 5, [FakeCompletion("<think>Let me see, the", [1] * 5, "length")]))
+            else:
+                outputs.append(FakeOutput([0] * 5, [FakeCompletion("<think>left? no</think> right", [1] * 4, "stop")]))
+        return outputs
+
+
+def test_run_generation_overrides_reach_sampling_params_and_think_tags_are_stripped(
+    synth_dir: Path, tmp_path: Path
+) -> None:
+    adapter, backend = fake_adapter()
+    backend.LLM = lambda **kwargs: backend.engines.append(ThinkingLLM(kwargs)) or backend.engines[-1]  # type: ignore
+    overrides = {"max_tokens": 5, "temperature": 0.5, "top_p": 0.9, "top_k": 20}
+    summary = run_task(registry.get_task("synth_direction"), adapter, "vllm/org/video-model",
+                       RunOptions(out_dir=tmp_path, limit=2, load=LoadOptions(synth_dir=synth_dir), progress=False,
+                                  generation=overrides))
+    ((_, params),) = backend.engines[0].calls
+    assert params.kwargs == {"temperature": 0.5, "top_p": 0.9, "max_tokens": 5, "seed": 0, "top_k": 20}
+    run = read_run(Path(summary.path))
+    assert run.header["generation"] == {"max_tokens": 5, "temperature": 0.5, "top_p": 0.9, "seed": 0,
+                                        "extra": {"top_k": 20}}
+    for record in run.records:
+        assert record["output"] == "right" and record["reasoning"] == "left? no" and record["finish_reason"] == "stop"
+
+    cut = fake_adapter()[0]
+    cut._backend.LLM = lambda **kwargs: ThinkingLLM(kwargs)  # type: ignore[attr-defined]
+    (answer,) = cut.generate([request("CUT")])
+    assert answer.error is None and answer.finish_reason == "length" and answer.usage["completion_tokens"] == 5

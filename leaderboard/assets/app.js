@@ -369,7 +369,8 @@
   }
 
   function runLine(run) {
-    return `${run.task} v${run.task_version} · ${run.frames} · ${run.parser_mode || "?"} parser · n=${run.n}` +
+    return `${run.task} v${run.task_version} · ${run.frames} · ${run.generation_label || "?"} · ` +
+      `${run.parser_mode || "?"} parser · n=${run.n}` +
       (run.complete === false ? ` INCOMPLETE ${run.n}/${run.samples}` : "") +
       (run.partial ? ` (first ${run.limit} only)` : "") +
       ` · errors ${fmt(run.error_rate)}% · unparseable ${fmt(run.parse_failure_rate)}% · ${run.file}`;
@@ -710,8 +711,9 @@
       ["Task", `${run.task} v${run.task_version} (${run.kind ? labelOf(KIND_LABELS, run.kind) : "?"})`],
       ["Frames", run.frames], ["Parser", run.parser_mode + (run.judge ? `, judge ${run.judge}` : "")],
       ["Samples", `${run.n} · errors ${run.errors} (${fmt(run.error_rate)}%) · ` +
-        `unparseable ${run.unparseable} (${fmt(run.parse_failure_rate)}%)`],
-      ["Model args", JSON.stringify(run.model_args || {})], ["Generation", JSON.stringify(run.generation || {})],
+        `unparseable ${run.unparseable} (${fmt(run.parse_failure_rate)}%)` +
+        (run.truncated ? ` · cut by the token limit ${run.truncated}` : "")],
+      ["Model args", JSON.stringify(run.model_args || {})], ["Generation", `${run.generation_label || "?"} ${JSON.stringify(run.generation || {})}`],
       ["Started", run.started_at || "—"], ["Run file", run.file],
       ...(run.merged_at ? [["Merged", `${run.merged_at} from ${run.shards.length} shard(s): ` +
         run.shards.map((id) => (runs.get(id) || { file: id }).file).join(", ")]] : []),
