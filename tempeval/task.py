@@ -67,6 +67,9 @@ class Task:
     scorers: Mapping[str, str] = field(default_factory=lambda: {"strict": "strict"})
     """Parser mode -> scorer name: ``strict`` (tempeval's parser) and, for benchmarks, ``official``."""
     source_file: str = ""
+    dataset_spec: Mapping[str, Any] | None = None
+    """An inline ``dataset:`` mapping (loader and its options, paths relative to the task file); ``dataset`` is
+    then the task's name. ``None`` when ``dataset`` names an entry of a ``datasets.yaml``."""
 
 
 def parse_task(data: Mapping[str, Any], source: str) -> Task:
@@ -99,6 +102,7 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
         generation = GenerationConfig(**(data.get("generation") or {}))
     except (TypeError, ValueError) as exc:
         raise fail(f"bad frames/generation settings: {exc}") from exc
+    dataset_spec = _dataset_spec(data["dataset"], fail)
     metrics = tuple(_metric_spec(entry, fail) for entry in data.get("metrics") or ["accuracy"])
     scorers = {"strict": "strict", **{str(k): str(v) for k, v in (data.get("scorers") or {}).items()}}
     parser_mode = str(data.get("parser_mode", "strict"))
@@ -108,7 +112,7 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
         name=str(data["name"]),
         version=str(data["version"]),
         kind=data["kind"],
-        dataset=str(data["dataset"]),
+        dataset=str(data["name"]) if dataset_spec is not None else str(data["dataset"]),
         answer_format=data["answer_format"],
         prompt=str(data["prompt"]),
         subset=None if data.get("subset") is None else str(data["subset"]),
@@ -122,7 +126,20 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
         parser_mode=parser_mode,
         scorers=scorers,
         source_file=source,
+        dataset_spec=dataset_spec,
     )
+
+
+def _dataset_spec(value: Any, fail: Any) -> dict[str, Any] | None:
+    """An inline dataset mapping (it must name a ``loader``), or ``None`` for a registry dataset name."""
+    if isinstance(value, str):
+        return None
+    if not isinstance(value, Mapping) or "loader" not in value:
+        raise fail(
+            "dataset must be a dataset name from datasets.yaml or a mapping naming a loader "
+            "(dataset: {loader: records, path: questions.jsonl, videos: videos, fields: {...}})."
+        )
+    return {str(key): item for key, item in value.items()}
 
 
 def _metric_spec(entry: Any, fail: Any) -> MetricSpec:
