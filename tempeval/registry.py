@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from tempeval.errors import TempevalError, unknown_name
-from tempeval.task import Task, TaskError, read_task_file
+from tempeval.task import Task, TaskError, read_task_files
 
 DATASETS_FILE = "datasets.yaml"
 GROUPS_FILE = "groups.yaml"
@@ -79,12 +79,14 @@ def _catalogue() -> tuple[dict[str, Task], dict[str, DatasetEntry], dict[str, Gr
         for path in sorted(folder.glob("*.yaml")):
             if path.name in (DATASETS_FILE, GROUPS_FILE):
                 continue
-            task = read_task_file(path)
-            if task.name in tasks:
-                raise TaskError(f"{path}: task name '{task.name}' is also defined in {tasks[task.name].source_file}.")
-            tasks[task.name] = task
-            if task.dataset_spec is not None:
-                datasets[task.dataset] = inline_dataset(task)
+            for task in read_task_files(path):
+                if task.name in tasks:
+                    raise TaskError(
+                        f"{path}: task name '{task.name}' is also defined in {tasks[task.name].source_file}."
+                    )
+                tasks[task.name] = task
+                if task.dataset_spec is not None:
+                    datasets[task.dataset] = inline_dataset(task)
     for task in tasks.values():
         if task.dataset not in datasets:
             raise TaskError(
@@ -173,35 +175,40 @@ def is_task_path(name: str) -> bool:
     return name.endswith(TASK_FILE_SUFFIXES) or "/" in name or "\\" in name
 
 
-def load_task_path(path: str | Path) -> Task:
-    """Read a task YAML file outside the registry and make it (and its inline dataset) resolvable by name.
+def load_task_path(path: str | Path) -> list[Task]:
+    """Read a task YAML file outside the registry and make its task(s) (and inline datasets) resolvable by name.
+
+    Returns:
+        Its task, or every task of a family (``subsets:``).
 
     Raises:
-        TaskError: the file is missing or invalid, its dataset is unknown, or its name is a registered task's.
+        TaskError: the file is missing or invalid, a dataset is unknown, or a name is a registered task's.
     """
     file = Path(path).expanduser()
     if not file.is_file():
         raise TaskError(f"{file}: no such task file (a --task value with a '/' or ending in .yaml is a file path).")
-    task = read_task_file(file)
-    known = _catalogue()[0]
-    if task.name in known and Path(known[task.name].source_file).resolve() != file.resolve():
-        raise TaskError(
-            f"{file}: task name '{task.name}' is also a registered task ({known[task.name].source_file}); "
-            "rename it so that run files and results do not mix."
-        )
-    entry = inline_dataset(task) if task.dataset_spec is not None else None
-    if entry is not None and task.name in _catalogue()[1]:
-        raise TaskError(
-            f"{file}: task name '{task.name}' is also a registered dataset's; an inline dataset goes by its task's "
-            "name, so rename the task."
-        )
-    if entry is None and task.dataset not in _catalogue()[1]:
-        raise TaskError(
-            f"{file}: dataset '{task.dataset}' is not in any {DATASETS_FILE}; give a registered dataset name or "
-            "an inline mapping (dataset: {loader: records, path: ..., fields: {...}}); see docs/TASKS.md."
-        )
-    _FILE_TASKS[task.name] = (task, entry)
-    return task
+    known_tasks, known_datasets = _catalogue()[0], _catalogue()[1]
+    loaded = []
+    for task in read_task_files(file):
+        if task.name in known_tasks and Path(known_tasks[task.name].source_file).resolve() != file.resolve():
+            raise TaskError(
+                f"{file}: task name '{task.name}' is also a registered task ({known_tasks[task.name].source_file}); "
+                "rename it so that run files and results do not mix."
+            )
+        entry = inline_dataset(task) if task.dataset_spec is not None else None
+        if entry is not None and task.name in known_datasets:
+            raise TaskError(
+                f"{file}: task name '{task.name}' is also a registered dataset's; an inline dataset goes by its "
+                "task's name, so rename the task."
+            )
+        if entry is None and task.dataset not in known_datasets:
+            raise TaskError(
+                f"{file}: dataset '{task.dataset}' is not in any {DATASETS_FILE}; give a registered dataset name or "
+                "an inline mapping (dataset: {loader: records, path: ..., fields: {...}}); see docs/TASKS.md."
+            )
+        _FILE_TASKS[task.name] = (task, entry)
+        loaded.append(task)
+    return loaded
 
 
 def reload() -> None:
@@ -239,7 +246,11 @@ def get_task(name: str) -> Task:
     if name in _FILE_TASKS:
         return _FILE_TASKS[name][0]
     if is_task_path(name):
-        return load_task_path(name)
+        loaded = load_task_path(name)
+        if len(loaded) != 1:
+            names = ", ".join(t.name for t in loaded)
+            raise TaskError(f"{name}: a family of {len(loaded)} tasks; name one of {names}.")
+        return loaded[0]
     known = tasks()
     if name not in known:
         raise unknown_name("task", name, list(known) + list(groups()), "tempeval list tasks")
@@ -263,9 +274,9 @@ def resolve(names: Iterable[str]) -> list[Task]:
     chosen: list[str] = []
     for name in names:
         if is_task_path(name):
-            task = load_task_path(name)
-            known[task.name] = task
-            expanded = [task.name]
+            loaded = load_task_path(name)
+            known.update({task.name: task for task in loaded})
+            expanded = [task.name for task in loaded]
         else:
             expanded = member_lists.get(name, [name])
         for task_name in expanded:

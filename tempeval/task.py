@@ -17,7 +17,7 @@ ANSWER_FORMATS: tuple[str, ...] = ("letter", "yes_no", "true_false", "window", "
 _REQUIRED = ("name", "version", "kind", "dataset", "answer_format", "prompt")
 _OPTIONAL = (
     "description", "subset", "groups", "frames", "generation", "metrics", "group_by", "headline", "parser_mode",
-    "scorers",
+    "scorers", "subsets",
 )
 
 
@@ -155,10 +155,53 @@ def _metric_spec(entry: Any, fail: Any) -> MetricSpec:
     raise fail(f"metric entry {entry!r} must be a name or a mapping {{name, by, label, where}}.")
 
 
-def read_task_file(path: Path) -> Task:
-    """Read and validate one task YAML file."""
+def expand_subsets(data: Any, source: str) -> list[Any]:
+    """One task mapping per entry of ``subsets:`` (a family written once), or ``[data]`` when it has none.
+
+    ``subsets`` is a list of subset names or a mapping subset -> keys that override the shared ones (an inline
+    ``dataset`` mapping is merged key by key). Each task gets ``subset`` set, the name ``name`` with ``{subset}``
+    filled in (or ``<name>_<subset>``), and the family's name (``name`` without ``{subset}``) added to ``groups``,
+    so ``--task <family>`` runs them all.
+    """
+    if not isinstance(data, Mapping) or "subsets" not in data:
+        return [data]
+    raw = data["subsets"]
+    if isinstance(raw, list) and raw and all(isinstance(item, (str, int)) for item in raw):
+        subsets: dict[str, Any] = {str(item): {} for item in raw}
+    elif isinstance(raw, Mapping) and raw and all(v is None or isinstance(v, Mapping) for v in raw.values()):
+        subsets = {str(key): dict(value or {}) for key, value in raw.items()}
+    else:
+        raise TaskError(f"{source}: 'subsets' must be a non-empty list of names or a mapping name -> overrides.")
+    base = {key: value for key, value in data.items() if key != "subsets"}
+    name = str(base.get("name", ""))
+    family = name.replace("_{subset}", "").replace("{subset}", "")
+    expanded = []
+    for subset, overrides in subsets.items():
+        if "subsets" in overrides or "name" in overrides:
+            raise TaskError(f"{source}: subset '{subset}' may not override 'name' or 'subsets'.")
+        item = {**base, **overrides}
+        if isinstance(base.get("dataset"), Mapping) and isinstance(overrides.get("dataset"), Mapping):
+            item["dataset"] = {**base["dataset"], **overrides["dataset"]}
+        item.setdefault("subset", subset)
+        item["name"] = name.replace("{subset}", subset) if "{subset}" in name else f"{name}_{subset}"
+        groups = [str(g) for g in item.get("groups") or ()]
+        item["groups"] = groups + ([family] if family and family not in groups else [])
+        expanded.append(item)
+    return expanded
+
+
+def read_task_files(path: Path) -> list[Task]:
+    """Read and validate one task YAML file: one task, or one per subset of a family (``subsets:``)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TaskError(f"{path}: cannot read task file: {exc}") from exc
-    return parse_task(data, str(path))
+    return [parse_task(item, str(path)) for item in expand_subsets(data, str(path))]
+
+
+def read_task_file(path: Path) -> Task:
+    """Read and validate a task YAML file that holds one task."""
+    tasks = read_task_files(path)
+    if len(tasks) != 1:
+        raise TaskError(f"{path}: a family of {len(tasks)} tasks ({', '.join(t.name for t in tasks)}); name one.")
+    return tasks[0]

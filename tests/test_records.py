@@ -23,6 +23,7 @@ from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions, get_loader, load_samples
 from tempeval.results import read_run
 from tempeval.runner import RunOptions, run_task
+from tempeval.task import expand_subsets
 from tests.conftest import gold_policy, wrong_policy
 from tests.videofactory import make_barcode_video
 
@@ -260,3 +261,35 @@ def test_a_loader_named_module_attr_resolves(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(TempevalError, match="has no function 'nope'"):
         get_loader("my_loaders:nope")
     sys.modules.pop("my_loaders", None)
+
+
+def test_a_family_in_one_file_expands_into_one_task_per_subset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task_file = make_benchmark(tmp_path / "bench")
+    text = task_file.read_text().replace("name: my_mcq", "name: my_{subset}").replace(
+        "  videos: videos\n", "  videos: videos\n  subset_field: category\n"
+    )
+    task_file.write_text(text + "subsets:\n  direction: {}\n  count: {description: Counting, version: 2}\n")
+    tasks = registry.resolve([str(task_file)])
+    assert [(t.name, t.subset, t.version, t.groups) for t in tasks] == [
+        ("my_direction", "direction", "1", ("my",)), ("my_count", "count", "2", ("my",))
+    ]
+    assert tasks[1].description == "Counting"
+    ids = {t.name: [s.id for s in load_samples(t, registry.get_dataset(t.dataset), LoadOptions())] for t in tasks}
+    assert ids == {"my_direction": ["q1", "q3"], "my_count": ["q2"]}
+    with pytest.raises(TempevalError, match="a family of 2 tasks"):
+        registry.get_task(str(task_file))
+    assert run_cli(str(task_file), tmp_path / "runs") == 0
+    written = sorted(p.name for p in (tmp_path / "runs" / "random").glob("*.jsonl"))
+    assert written == ["my_count.jsonl", "my_direction.jsonl"]
+
+
+def test_subsets_override_and_merge_the_inline_dataset() -> None:
+    data = {"name": "fam", "dataset": {"loader": "records", "path": "a.jsonl"}, "groups": ["mine"],
+            "subsets": {"x": {"dataset": {"path": "x.jsonl"}}, "y": None}}
+    x, y = expand_subsets(data, "f.yaml")
+    assert x["name"] == "fam_x" and x["dataset"] == {"loader": "records", "path": "x.jsonl"} and x["subset"] == "x"
+    assert y["dataset"]["path"] == "a.jsonl" and y["groups"] == ["mine", "fam"]
+    with pytest.raises(TempevalError, match="'subsets' must be"):
+        expand_subsets({**data, "subsets": 3}, "f.yaml")

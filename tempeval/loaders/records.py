@@ -10,6 +10,8 @@ A task (or a ``datasets.yaml`` entry) says ``loader: records`` and, as options:
 - ``answer_is``: ``index`` (0-based; ``index_base: 1`` for 1-based), ``letter`` or ``text``; without it the
   loader detects it from the whole file (all integers: index; all single letters within the options: letter;
   else text) and records what it chose in each sample's meta as ``answer_is``;
+- ``subset_field``: a column; a task with ``subset`` set (one of a ``subsets:`` family) keeps only the records
+  whose column has that value;
 - ``meta``: ``all`` (default: every other column with a scalar value becomes a meta key, for ``group_by``) or
   ``mapped`` (only fields mapped under a name that is not one of :data:`FIELD_NAMES`).
 
@@ -53,6 +55,11 @@ def load(task: Task, dataset: DatasetEntry, options: LoadOptions) -> list[Sample
     root = dataset_dir(dataset, options)
     path = root / str(opts["path"])
     records = read_records(path, opts.get("split"))
+    if task.subset is not None and opts.get("subset_field") is not None:  # one file, a family of tasks
+        column = str(opts["subset_field"])
+        records = [r for r in records if str(r.get(column)) == task.subset]
+        if not records:
+            raise TempevalError(f"{path}: no record has {column} = {task.subset!r} (task '{task.name}').")
     fields = {str(k): v for k, v in (opts.get("fields") or {}).items()}
     videos = root / str(opts["videos"]) if opts.get("videos") is not None else path.parent
     answer_is = str(opts.get("answer_is") or _detect_answer_is(records, fields, task))
