@@ -293,3 +293,44 @@ def test_subsets_override_and_merge_the_inline_dataset() -> None:
     assert y["dataset"]["path"] == "a.jsonl" and y["groups"] == ["mine", "fam"]
     with pytest.raises(TempevalError, match="'subsets' must be"):
         expand_subsets({**data, "subsets": 3}, "f.yaml")
+
+
+def test_numeric_options_make_the_answer_ambiguous_until_answer_is_says(tmp_path: Path) -> None:
+    task_file = make_benchmark(tmp_path / "bench")
+    rows = [{**q, "options": ["1", "2", "3", "4"], "answer": 2} for q in QUESTIONS]
+    (tmp_path / "bench" / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    task = registry.get_task(str(task_file))
+    with pytest.raises(TempevalError, match="answer_is: index' or 'answer_is: text'"):
+        load_samples(task, registry.get_dataset(task.dataset), LoadOptions())
+    task_file.write_text(task_file.read_text().replace("  videos: videos\n", "  videos: videos\n  answer_is: text\n"))
+    registry.reload()
+    task = registry.get_task(str(task_file))
+    assert {s.target for s in load_samples(task, registry.get_dataset(task.dataset), LoadOptions())} == {"B"}
+
+
+def test_a_json_mapping_of_id_to_record(tmp_path: Path) -> None:
+    task_file = make_benchmark(tmp_path / "bench", "json")
+    rows = {q["qid"]: {k: v for k, v in q.items() if k != "qid"} for q in QUESTIONS}
+    (tmp_path / "bench" / "questions.json").write_text(json.dumps(rows))
+    task_file.write_text(task_file.read_text().replace("id: qid, ", ""))
+    task = registry.get_task(str(task_file))
+    assert [s.id for s in load_samples(task, registry.get_dataset(task.dataset), LoadOptions())] == ["q1", "q2", "q3"]
+
+
+def test_parquet_records(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow", reason="reading Parquet needs pyarrow")
+    task_file = make_benchmark(tmp_path / "bench", "json")
+    pd.DataFrame(QUESTIONS).to_parquet(tmp_path / "bench" / "questions.parquet")
+    task_file.write_text(task_file.read_text().replace("questions.json", "questions.parquet"))
+    task = registry.get_task(str(task_file))
+    assert [s.target for s in load_samples(task, registry.get_dataset(task.dataset), LoadOptions())] == ["A", "B", "D"]
+
+
+def test_a_saved_datasets_folder(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets", reason="a saved dataset folder is read with `datasets`")
+    task_file = make_benchmark(tmp_path / "bench", "json")
+    datasets.Dataset.from_list(QUESTIONS).save_to_disk(str(tmp_path / "bench" / "saved"))
+    task_file.write_text(task_file.read_text().replace("questions.json", "saved"))
+    task = registry.get_task(str(task_file))
+    assert [s.target for s in load_samples(task, registry.get_dataset(task.dataset), LoadOptions())] == ["A", "B", "D"]

@@ -101,7 +101,9 @@ def read_records(path: Path, split: Any = None) -> list[Mapping[str, Any]]:
         try:
             import pandas as pd
 
-            records = pd.read_parquet(path).to_dict(orient="records")
+            rows = pd.read_parquet(path).to_dict(orient="records")
+            # list columns come back as numpy arrays (and numbers as numpy scalars): make them plain values
+            records = [{k: v.tolist() if hasattr(v, "tolist") else v for k, v in row.items()} for row in rows]
         except ImportError as exc:
             raise TempevalError(f"{path}: reading Parquet needs pandas and pyarrow: pip install pyarrow ({exc}).") \
                 from exc
@@ -170,17 +172,26 @@ def _options(record: Mapping[str, Any], fields: Mapping[str, Any]) -> tuple[str,
 
 
 def _detect_answer_is(records: list[Mapping[str, Any]], fields: Mapping[str, Any], task: Task) -> str:
+    """index, letter or text, from every record's answer; ambiguous files (numeric or one-letter options whose
+    texts are the answers) must say ``answer_is``."""
     if task.answer_format != "letter":
         return "text"
     column = _column(fields, "answer")
-    answers = [r.get(column) for r in records if isinstance(column, str) and r.get(column) is not None]
-    if answers and all(isinstance(a, int) or (isinstance(a, str) and a.strip().isdigit()) for a in answers):
-        return "index"
-    if answers and all(isinstance(a, str) and len(a.strip()) == 1 and a.strip().upper() in LETTERS for a in answers):
-        texts = {str(o).strip() for r in records for o in _safe_options(r, fields)}
-        if not all(a.strip() in texts for a in answers):  # letters that are not also option texts
-            return "letter"
-    return "text"
+    pairs = [(r[column], _safe_options(r, fields)) for r in records if isinstance(column, str) and _present(r, column)]
+    answers = [answer for answer, _ in pairs]
+    if all(isinstance(a, int) or (isinstance(a, str) and a.strip().isdigit()) for a in answers):
+        guess = "index"
+    elif all(isinstance(a, str) and len(a.strip()) == 1 and a.strip().upper() in LETTERS for a in answers):
+        guess = "letter"
+    else:
+        return "text"
+    could_be_text = all(str(a).strip() in {o.strip() for o in options} for a, options in pairs)
+    if answers and could_be_text:
+        raise TempevalError(
+            f"{task.source_file}: every answer could be an option's {guess} or the option's text itself (the options "
+            f"are numbers or letters); say which with 'answer_is: {guess}' or 'answer_is: text' in the dataset."
+        )
+    return guess
 
 
 def _safe_options(record: Mapping[str, Any], fields: Mapping[str, Any]) -> tuple[str, ...]:
