@@ -334,3 +334,17 @@ def test_a_saved_datasets_folder(tmp_path: Path) -> None:
     task_file.write_text(task_file.read_text().replace("questions.json", "saved"))
     task = registry.get_task(str(task_file))
     assert [s.target for s in load_samples(task, registry.get_dataset(task.dataset), LoadOptions())] == ["A", "B", "D"]
+
+
+def test_the_tempeval_command_runs_a_task_file_from_its_own_folder(tmp_path: Path) -> None:
+    import subprocess
+
+    task_file = make_benchmark(tmp_path / "bench", "csv")
+    code = "import sys; from tempeval.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", "--model", "random", "--task", task_file.name, "--out", "runs",
+         "--no-progress"],
+        cwd=task_file.parent, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "my_mcq@1  3" in done.stdout and (task_file.parent / "runs" / "random" / "my_mcq.jsonl").is_file()
