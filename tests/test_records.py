@@ -148,15 +148,21 @@ def test_a_bad_record_is_skipped_with_a_message_naming_the_file_and_record(tmp_p
     questions = tmp_path / "bench" / "questions.jsonl"
     rows = [dict(q) for q in QUESTIONS]
     rows[1]["answer"] = 7
-    rows[2]["video"] = "missing.mp4"
+    del rows[2]["video"]
+    rows.append({**QUESTIONS[0], "qid": "q4", "video": "missing.mp4"})
     questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
     task = registry.get_task(str(task_file))
     with pytest.warns(SkippedRecordWarning) as caught:
         samples = load_samples(task, registry.get_dataset(task.dataset), LoadOptions())
-    assert [s.id for s in samples] == ["q1"]
+    assert [s.id for s in samples] == ["q1", "q4"]
     messages = [str(w.message) for w in caught]
     assert any(str(questions) in m and "record #2 (qid 'q2')" in m and "outside the 2 options" in m for m in messages)
-    assert any("record #3 (qid 'q3')" in m and "missing.mp4 does not exist" in m for m in messages)
+    assert any("record #3 (qid 'q3')" in m and "missing field 'video'" in m for m in messages)
+    # A missing video file is not a bad record: that sample fails in the run, as an error kept in the denominator.
+    assert main(["run", "--model", "random", "--task", str(task_file), "--out", str(tmp_path / "runs"),
+                 "--no-progress"]) == 1
+    records = {r["sample_id"]: r for r in read_run(tmp_path / "runs" / "random" / "my_mcq.jsonl").records}
+    assert records["q1"]["error"] is None and "missing.mp4" in records["q4"]["error"]
 
 
 def test_a_missing_task_file_and_a_missing_records_file_say_so(tmp_path: Path) -> None:
