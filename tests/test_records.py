@@ -354,3 +354,10 @@ def test_the_tempeval_command_runs_a_task_file_from_its_own_folder(tmp_path: Pat
     )
     assert done.returncode == 0, done.stderr
     assert "my_mcq@1  3" in done.stdout and (task_file.parent / "runs" / "random" / "my_mcq.jsonl").is_file()
+
+
+def test_diagnose_takes_a_task_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    task_file = make_benchmark(tmp_path / "bench")
+    assert main(["diagnose", "--model", "random", "--task", str(task_file), "--out", str(tmp_path / "runs"),
+                 "--no-progress", "--frames", "4", "--json"]) == 0
+    assert '"my_mcq' in capsys.readouterr().out
