@@ -50,7 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a model on tasks (resumes an existing run)")
     _add_model_arguments(run)
-    run.add_argument("--task", action="append", required=True, help="task or group name (repeatable)")
+    run.add_argument(
+        "--task", action="append", required=True,
+        help="task or group name, or a task YAML file path (repeatable; see docs/TASKS.md)",
+    )
     run.add_argument("--shard", help="evaluate only share K of N (K/N, balanced by video); join with 'tempeval merge'")
     frames = run.add_mutually_exclusive_group()
     frames.add_argument("--frames", type=_count, help="number of uniformly sampled frames (overrides the task)")
@@ -82,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         "diagnose", help="does a model use time? one task under 1 / N / shuffled / reversed frames: κ, τ, ρ, flips"
     )
     _add_model_arguments(diag)
-    diag.add_argument("--task", required=True, help="a multiple-choice task")
+    diag.add_argument("--task", required=True, help="a multiple-choice task (a name or a task YAML file path)")
     diag.add_argument("--frames", type=_count, help="N, frames of the multi-frame variants (default: the task's)")
     diag.add_argument("--seed", type=int, default=0, help="seeds the shuffles, the random frame and the CIs")
     diag.add_argument(

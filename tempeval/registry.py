@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from tempeval.errors import TempevalError, unknown_name
-from tempeval.task import Task, TaskError, read_task_file
+from tempeval.task import Task, TaskError, read_task_files
 
 DATASETS_FILE = "datasets.yaml"
 GROUPS_FILE = "groups.yaml"
@@ -82,10 +82,14 @@ def _catalogue() -> tuple[dict[str, Task], dict[str, DatasetEntry], dict[str, Gr
         for path in sorted(folder.glob("*.yaml")):
             if path.name in (DATASETS_FILE, GROUPS_FILE):
                 continue
-            task = read_task_file(path)
-            if task.name in tasks:
-                raise TaskError(f"{path}: task name '{task.name}' is also defined in {tasks[task.name].source_file}.")
-            tasks[task.name] = task
+            for task in read_task_files(path):
+                if task.name in tasks:
+                    raise TaskError(
+                        f"{path}: task name '{task.name}' is also defined in {tasks[task.name].source_file}."
+                    )
+                tasks[task.name] = task
+                if task.dataset_spec is not None:
+                    datasets[task.dataset] = inline_dataset(task)
     for task in tasks.values():
         if task.dataset not in datasets:
             raise TaskError(
@@ -141,9 +145,80 @@ def _read_datasets(path: Path) -> dict[str, DatasetEntry]:
     return entries
 
 
+def inline_dataset(task: Task) -> DatasetEntry:
+    """The dataset entry of a task whose ``dataset:`` is a mapping; its paths are relative to the task file.
+
+    The entry's folder is the task file's folder, so ``path``, ``videos`` and ``folder`` given relative resolve
+    from there whatever the working folder; ``path`` is listed as its annotation file, so run headers carry its
+    sha256.
+    """
+    spec = dict(task.dataset_spec or {})
+    base = Path(task.source_file).expanduser().resolve().parent
+    options = {key: value for key, value in spec.items() if key not in ("loader", "source", "revision", "license")}
+    options["folder"] = str(base / str(options.get("folder", ".")))
+    if "path" in options:
+        options.setdefault("annotations", [str(options["path"])])
+    return DatasetEntry(
+        name=task.dataset,
+        loader=str(spec["loader"]),
+        source=str(spec.get("source", "local")),
+        revision=str(spec.get("revision", "local")),
+        license=str(spec.get("license", "")),
+        options=options,
+    )
+
+
+_FILE_TASKS: dict[str, tuple[Task, DatasetEntry | None]] = {}
+"""Tasks given as a path to their YAML file (``--task path/to/my.yaml``), by task name, with their datasets."""
+
+TASK_FILE_SUFFIXES = (".yaml", ".yml")
+
+
+def is_task_path(name: str) -> bool:
+    """Whether a ``--task`` value names a task file rather than a registered task or group."""
+    return name.endswith(TASK_FILE_SUFFIXES) or "/" in name or "\\" in name
+
+
+def load_task_path(path: str | Path) -> list[Task]:
+    """Read a task YAML file outside the registry and make its task(s) (and inline datasets) resolvable by name.
+
+    Returns:
+        Its task, or every task of a family (``subsets:``).
+
+    Raises:
+        TaskError: the file is missing or invalid, a dataset is unknown, or a name is a registered task's.
+    """
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise TaskError(f"{file}: no such task file (a --task value with a '/' or ending in .yaml is a file path).")
+    known_tasks, known_datasets = _catalogue()[0], _catalogue()[1]
+    loaded = []
+    for task in read_task_files(file):
+        if task.name in known_tasks and Path(known_tasks[task.name].source_file).resolve() != file.resolve():
+            raise TaskError(
+                f"{file}: task name '{task.name}' is also a registered task ({known_tasks[task.name].source_file}); "
+                "rename it so that run files and results do not mix."
+            )
+        entry = inline_dataset(task) if task.dataset_spec is not None else None
+        if entry is not None and task.name in known_datasets:
+            raise TaskError(
+                f"{file}: task name '{task.name}' is also a registered dataset's; an inline dataset goes by its "
+                "task's name, so rename the task."
+            )
+        if entry is None and task.dataset not in known_datasets:
+            raise TaskError(
+                f"{file}: dataset '{task.dataset}' is not in any {DATASETS_FILE}; give a registered dataset name or "
+                "an inline mapping (dataset: {loader: records, path: ..., fields: {...}}); see docs/TASKS.md."
+            )
+        _FILE_TASKS[task.name] = (task, entry)
+        loaded.append(task)
+    return loaded
+
+
 def reload() -> None:
     """Forget cached task files (after installing a plugin in-process, in tests)."""
     _catalogue.cache_clear()
+    _FILE_TASKS.clear()
 
 
 def tasks() -> dict[str, Task]:
@@ -171,7 +246,15 @@ def groups() -> dict[str, list[str]]:
 
 
 def get_task(name: str) -> Task:
-    """The task called ``name``; an unknown name suggests near matches."""
+    """The task called ``name`` (or the task file at that path); an unknown name suggests near matches."""
+    if name in _FILE_TASKS:
+        return _FILE_TASKS[name][0]
+    if is_task_path(name):
+        loaded = load_task_path(name)
+        if len(loaded) != 1:
+            names = ", ".join(t.name for t in loaded)
+            raise TaskError(f"{name}: a family of {len(loaded)} tasks; name one of {names}.")
+        return loaded[0]
     known = tasks()
     if name not in known:
         raise unknown_name("task", name, list(known) + list(groups()), "tempeval list tasks")
@@ -179,7 +262,10 @@ def get_task(name: str) -> Task:
 
 
 def get_dataset(name: str) -> DatasetEntry:
-    """The dataset entry called ``name``."""
+    """The dataset entry called ``name`` (an inline dataset goes by its task's name)."""
+    file_entry = _FILE_TASKS.get(name, (None, None))[1]
+    if file_entry is not None:
+        return file_entry
     known = datasets()
     if name not in known:
         raise unknown_name("dataset", name, known, "tempeval list tasks")
@@ -187,11 +273,16 @@ def get_dataset(name: str) -> DatasetEntry:
 
 
 def resolve(names: Iterable[str]) -> list[Task]:
-    """Expand task and group names into tasks, in order, each once."""
+    """Expand task and group names (and task file paths) into tasks, in order, each once."""
     known, member_lists = tasks(), groups()
     chosen: list[str] = []
     for name in names:
-        expanded = member_lists.get(name, [name])
+        if is_task_path(name):
+            loaded = load_task_path(name)
+            known.update({task.name: task for task in loaded})
+            expanded = [task.name for task in loaded]
+        else:
+            expanded = member_lists.get(name, [name])
         for task_name in expanded:
             if task_name not in known:
                 raise unknown_name("task", task_name, list(known) + list(member_lists), "tempeval list tasks")

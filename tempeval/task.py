@@ -17,7 +17,7 @@ ANSWER_FORMATS: tuple[str, ...] = ("letter", "yes_no", "true_false", "window", "
 _REQUIRED = ("name", "version", "kind", "dataset", "answer_format", "prompt")
 _OPTIONAL = (
     "description", "subset", "groups", "frames", "generation", "metrics", "group_by", "headline", "parser_mode",
-    "scorers",
+    "scorers", "subsets",
 )
 
 
@@ -67,6 +67,9 @@ class Task:
     scorers: Mapping[str, str] = field(default_factory=lambda: {"strict": "strict"})
     """Parser mode -> scorer name: ``strict`` (tempeval's parser) and, for benchmarks, ``official``."""
     source_file: str = ""
+    dataset_spec: Mapping[str, Any] | None = None
+    """An inline ``dataset:`` mapping (loader and its options, paths relative to the task file); ``dataset`` is
+    then the task's name. ``None`` when ``dataset`` names an entry of a ``datasets.yaml``."""
 
 
 def parse_task(data: Mapping[str, Any], source: str) -> Task:
@@ -99,6 +102,7 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
         generation = GenerationConfig(**(data.get("generation") or {}))
     except (TypeError, ValueError) as exc:
         raise fail(f"bad frames/generation settings: {exc}") from exc
+    dataset_spec = _dataset_spec(data["dataset"], fail)
     metrics = tuple(_metric_spec(entry, fail) for entry in data.get("metrics") or ["accuracy"])
     scorers = {"strict": "strict", **{str(k): str(v) for k, v in (data.get("scorers") or {}).items()}}
     parser_mode = str(data.get("parser_mode", "strict"))
@@ -108,7 +112,7 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
         name=str(data["name"]),
         version=str(data["version"]),
         kind=data["kind"],
-        dataset=str(data["dataset"]),
+        dataset=str(data["name"]) if dataset_spec is not None else str(data["dataset"]),
         answer_format=data["answer_format"],
         prompt=str(data["prompt"]),
         subset=None if data.get("subset") is None else str(data["subset"]),
@@ -122,7 +126,20 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
         parser_mode=parser_mode,
         scorers=scorers,
         source_file=source,
+        dataset_spec=dataset_spec,
     )
+
+
+def _dataset_spec(value: Any, fail: Any) -> dict[str, Any] | None:
+    """An inline dataset mapping (it must name a ``loader``), or ``None`` for a registry dataset name."""
+    if isinstance(value, str):
+        return None
+    if not isinstance(value, Mapping) or "loader" not in value:
+        raise fail(
+            "dataset must be a dataset name from datasets.yaml or a mapping naming a loader "
+            "(dataset: {loader: records, path: questions.jsonl, videos: videos, fields: {...}})."
+        )
+    return {str(key): item for key, item in value.items()}
 
 
 def _metric_spec(entry: Any, fail: Any) -> MetricSpec:
@@ -138,10 +155,53 @@ def _metric_spec(entry: Any, fail: Any) -> MetricSpec:
     raise fail(f"metric entry {entry!r} must be a name or a mapping {{name, by, label, where}}.")
 
 
-def read_task_file(path: Path) -> Task:
-    """Read and validate one task YAML file."""
+def expand_subsets(data: Any, source: str) -> list[Any]:
+    """One task mapping per entry of ``subsets:`` (a family written once), or ``[data]`` when it has none.
+
+    ``subsets`` is a list of subset names or a mapping subset -> keys that override the shared ones (an inline
+    ``dataset`` mapping is merged key by key). Each task gets ``subset`` set, the name ``name`` with ``{subset}``
+    filled in (or ``<name>_<subset>``), and the family's name (``name`` without ``{subset}``) added to ``groups``,
+    so ``--task <family>`` runs them all.
+    """
+    if not isinstance(data, Mapping) or "subsets" not in data:
+        return [data]
+    raw = data["subsets"]
+    if isinstance(raw, list) and raw and all(isinstance(item, (str, int)) for item in raw):
+        subsets: dict[str, Any] = {str(item): {} for item in raw}
+    elif isinstance(raw, Mapping) and raw and all(v is None or isinstance(v, Mapping) for v in raw.values()):
+        subsets = {str(key): dict(value or {}) for key, value in raw.items()}
+    else:
+        raise TaskError(f"{source}: 'subsets' must be a non-empty list of names or a mapping name -> overrides.")
+    base = {key: value for key, value in data.items() if key != "subsets"}
+    name = str(base.get("name", ""))
+    family = name.replace("_{subset}", "").replace("{subset}", "")
+    expanded = []
+    for subset, overrides in subsets.items():
+        if "subsets" in overrides or "name" in overrides:
+            raise TaskError(f"{source}: subset '{subset}' may not override 'name' or 'subsets'.")
+        item = {**base, **overrides}
+        if isinstance(base.get("dataset"), Mapping) and isinstance(overrides.get("dataset"), Mapping):
+            item["dataset"] = {**base["dataset"], **overrides["dataset"]}
+        item.setdefault("subset", subset)
+        item["name"] = name.replace("{subset}", subset) if "{subset}" in name else f"{name}_{subset}"
+        groups = [str(g) for g in item.get("groups") or ()]
+        item["groups"] = groups + ([family] if family and family not in groups else [])
+        expanded.append(item)
+    return expanded
+
+
+def read_task_files(path: Path) -> list[Task]:
+    """Read and validate one task YAML file: one task, or one per subset of a family (``subsets:``)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TaskError(f"{path}: cannot read task file: {exc}") from exc
-    return parse_task(data, str(path))
+    return [parse_task(item, str(path)) for item in expand_subsets(data, str(path))]
+
+
+def read_task_file(path: Path) -> Task:
+    """Read and validate a task YAML file that holds one task."""
+    tasks = read_task_files(path)
+    if len(tasks) != 1:
+        raise TaskError(f"{path}: a family of {len(tasks)} tasks ({', '.join(t.name for t in tasks)}); name one.")
+    return tasks[0]
