@@ -190,7 +190,7 @@ def _frame_override(args: argparse.Namespace, base: Any) -> Any:
 def _cmd_run(args: argparse.Namespace) -> int:
     from tempeval import registry
     from tempeval.adapter import create_adapter
-    from tempeval.report import summary_table
+    from tempeval.report import error_summary, summary_table
     from tempeval.runner import run_task
     from tempeval.sharding import Shard
 
@@ -213,6 +213,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{errors} sample(s) ended in an error (counted as wrong above); re-run the same command to retry them.",
             file=sys.stderr,
         )
+        print("most frequent errors:", *error_summary(summaries), sep="\n", file=sys.stderr)
         return 1
     return 0
 
@@ -419,7 +420,7 @@ def _adapter_arguments(cls: Any) -> str:
 def _cmd_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from tempeval.report import count_cell
+    from tempeval.report import count_cell, error_summary
 
     _, summaries = _load_runs([args.dir])
     table = pd.DataFrame(
@@ -440,6 +441,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     )
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
         print(table.sort_values(["model", "task"]).to_string(index=False))
+    errors = sum(s.errors for s in summaries)
+    if errors:
+        print(f"\n{errors} sample(s) ended in an error; most frequent:", *error_summary(summaries), sep="\n")
     return 0
 
 

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,6 +257,8 @@ class RunSummary:
     """How many records the run should have (after limit, protocol and shard; from the header); None: unknown."""
     partial: bool = False
     """Run with a --limit smaller than the dataset (and not completed later by a run without one)."""
+    error_counts: tuple[tuple[str, int], ...] = ()
+    """Each distinct error message of the run's records with its count, most frequent first."""
 
     @property
     def complete(self) -> bool:
@@ -346,6 +349,7 @@ def summarize(run: RunFile) -> RunSummary:
         path=str(run.path),
         samples=_expected_samples(header, len(records)),
         partial=_is_partial(header, len(records)),
+        error_counts=tuple(Counter(str(r["error"]) for r in records if r.get("error") is not None).most_common()),
     )
 
 
