@@ -152,6 +152,10 @@ def _add_run_arguments(command: argparse.ArgumentParser) -> None:
         "--synth-per-task", type=int, metavar="N", help="records per synthetic task (default 60; larger: tighter CIs)"
     )
     command.add_argument("--no-progress", action="store_true", help="no progress bar")
+    command.add_argument(
+        "--max-consecutive-errors", type=int, default=20, metavar="N",
+        help="stop after N requests in a row fail with the same error (default 20; 0: never stop)",
+    )
     command.add_argument("--parser-mode", help="score in this parser mode (strict, or official where a task has it)")
 
 
@@ -235,6 +239,7 @@ def _run_options(args: argparse.Namespace, **extra: Any) -> Any:
         parser_mode=args.parser_mode,
         judge=args.judge,
         judge_args=parse_model_args(args.judge_arg),
+        max_consecutive_errors=args.max_consecutive_errors,
         **extra,
     )
 

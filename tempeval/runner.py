@@ -37,6 +37,10 @@ from tempeval.video import FrameSource, VideoError, clip_bounds
 TIME_AWARE_KINDS = ("grounding", "online")
 
 
+class RepeatedFailureError(TempevalError):
+    """The same request failure many times in a row: the run stops instead of grinding through every sample."""
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How to run a task (everything but the task and the model)."""
@@ -64,6 +68,9 @@ class RunOptions:
     """Evaluate only this share of the samples (balanced by video); ``tempeval merge`` joins the shards."""
     protocol: str | None = None
     """Ask the task under this scoring protocol (``multi-binary``): the run is of the derived task."""
+    max_consecutive_errors: int | None = 20
+    """Stop the run after this many requests in a row fail with the same error (a wrong URL, a bad key);
+    ``None`` or 0: never stop."""
 
 
 def model_slug(model: str) -> str:
@@ -172,6 +179,9 @@ def run_task(
     with run_lock(path):
         done = set() if options.fresh else _finished_ids(path, header)
         pending = [s for s in samples if s.id not in done]
+        if len(pending) < len(samples):
+            print(f"resuming: {len(samples) - len(pending)} of {len(samples)} done ({path})", file=sys.stderr)
+        _check_videos_exist(task, pending)
         judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
         if judge is not None:
             header["judge_args"] = judge.describe()
@@ -200,6 +210,20 @@ def _check_capabilities(task: Task, adapter: Adapter) -> None:
             f"Task '{task.name}' is a {task.kind} task: the model must be told when each frame was shown, and "
             f"adapter '{adapter.name}' can take neither timestamps in text nor native video."
         )
+
+
+def _check_videos_exist(task: Task, pending: Sequence[Sample]) -> None:
+    """One error for a task none of whose videos exist, instead of one error record per sample."""
+    paths = sorted({s.video.path for s in pending if s.video is not None})
+    if not paths or any(Path(p).exists() for p in paths):
+        return
+    folders = sorted({str(Path(p).parent) for p in paths})
+    where = folders[0] if len(folders) == 1 else f"{folders[0]} and {len(folders) - 1} other folder(s)"
+    raise TempevalError(
+        f"Task '{task.name}': none of its {len(paths)} video(s) exist (looked in {where}, e.g. {paths[0]}). "
+        f"`tempeval data where {task.dataset}` shows where they must be; "
+        f"`tempeval data fetch {task.dataset} --videos` fetches them, or pass --data-dir."
+    )
 
 
 def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
@@ -268,18 +292,40 @@ def _stream_records(
 
     feed = requests()
     failure = None
+    limit = options.max_consecutive_errors or 0
+    streak: tuple[str | None, int] = (None, 0)  # the last request error and how many times in a row
+    predictions = adapter.stream(feed)
     try:
-        for prediction in adapter.stream(feed):
+        for prediction in predictions:
             if prediction.sample_id in out:
                 sample, request, duration = out.pop(prediction.sample_id)
                 write(build_record(task, sample, prediction, request, duration))
+                error = prediction.error
+                streak = (error, streak[1] + 1 if error is not None and error == streak[0] else int(error is not None))
+                if limit and streak[1] >= limit:
+                    break
     except Exception as exc:  # the adapter's failure is the model's error on each unanswered sample, never scored
         failure = f"adapter '{adapter.name}' failed: {type(exc).__name__}: {exc}"
+    if limit and streak[1] >= limit:
+        getattr(predictions, "close", lambda: None)()
+        raise RepeatedFailureError(_repeated_failure(adapter, limit, str(streak[0])))
     for _ in feed:  # requests never handed over (after a crash) are still accounted for below
         pass
     for sample, request, duration in out.values():
         error = failure or f"adapter '{adapter.name}' returned no prediction for this sample"
         write(build_record(task, sample, Prediction(sample.id, None, error=error), request, duration))
+
+
+def _repeated_failure(adapter: Adapter, count: int, error: str) -> str:
+    described = adapter.describe()
+    server = ""
+    if "base_url" in described:
+        server = f" (base_url={described['base_url'] or 'the default endpoint'})"
+    return (
+        f"stopped: {count} requests in a row to adapter '{adapter.name}'{server} failed with the same error: "
+        f"{error}. Fix the cause (URL, API key, model name) and re-run the same command: finished samples are "
+        "kept; --max-consecutive-errors 0 never stops."
+    )
 
 
 def _sample_policy(task: Task, sample: Sample, options: RunOptions) -> FramePolicy:

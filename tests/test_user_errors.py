@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tempeval import adapter as adapter_module
+from tempeval import registry
+from tempeval.adapter import create_adapter
 from tempeval.cli import main
-from tempeval.types import Request
+from tempeval.errors import TempevalError
+from tempeval.loaders import LoadOptions
+from tempeval.results import read_run
+from tempeval.runner import RepeatedFailureError, RunOptions, run_task
+from tempeval.types import Request, VideoRef
+from tests.conftest import task_samples
 
 
 def scripted(monkeypatch: pytest.MonkeyPatch, policy: Any) -> None:
@@ -52,3 +60,64 @@ def test_run_and_show_name_the_most_frequent_errors(
     assert main(["show", str(out)]) == 0
     shown = capsys.readouterr().out
     assert "HTTP 503 from the server" in shown and "bad reply" in shown
+
+
+def refused(request: Request) -> str:
+    raise ConnectionError("refused")
+
+
+def test_identical_request_failures_stop_the_run(tmp_path: Path, load_options: LoadOptions) -> None:
+    task = registry.get_task("synth_direction")
+    run = RunOptions(out_dir=tmp_path / "runs", load=load_options, progress=False, max_consecutive_errors=5)
+    with pytest.raises(RepeatedFailureError, match="5 requests in a row .* ConnectionError: refused"):
+        run_task(task, create_adapter("scripted", {"policy": refused}), "scripted", run)
+    path = next((tmp_path / "runs").rglob("*.jsonl"))
+    assert len(read_run(path).records) == 5, "stops at the 5th failure in a row"
+
+    never = dataclasses.replace(run, max_consecutive_errors=0, fresh=True)
+    summary = run_task(task, create_adapter("scripted", {"policy": refused}), "scripted", never)
+    assert summary.errors == summary.n == 60
+
+
+def test_a_wrong_url_stops_with_one_message_naming_it(
+    tmp_path: Path, synth_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_openai_adapter import free_port
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    argv = ["run", "--model", "openai/m", "-M", f"base_url={url}", "-M", "max_retries=0", "--concurrency", "1",
+            "--task", "synth_direction", "--synth-dir", str(synth_dir), "--out", str(tmp_path / "runs"),
+            "--no-progress", "--max-consecutive-errors", "3"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    (line,) = [line for line in err.splitlines() if line.startswith("error:")]
+    assert "stopped: 3 requests in a row" in line and f"base_url={url}" in line and "ConnectionRefused" in line
+    assert "Traceback" not in err
+
+
+def test_a_task_without_any_of_its_videos_is_one_message(
+    tmp_path: Path, load_options: LoadOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempeval.runner as runner
+
+    task = registry.get_task("synth_speed")
+    samples = task_samples(task, load_options)[:8]
+    gone = [dataclasses.replace(s, video=VideoRef(str(tmp_path / "nowhere" / f"{i}.mp4"))) for i, s in
+            enumerate(samples)]
+    monkeypatch.setattr(runner, "load_samples", lambda *args, **kwargs: gone)
+    run = RunOptions(out_dir=tmp_path / "runs", load=load_options, progress=False)
+    with pytest.raises(TempevalError, match=r"none of its 8 video\(s\) exist \(looked in .*nowhere") as caught:
+        run_task(task, create_adapter("random"), "random", run)
+    assert "\n" not in str(caught.value) and "tempeval data where" in str(caught.value)
+
+
+def test_resume_says_how_much_is_done(
+    tmp_path: Path, load_options: LoadOptions, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task = registry.get_task("synth_direction")
+    run = RunOptions(out_dir=tmp_path / "runs", load=load_options, progress=False, limit=16)
+    run_task(task, create_adapter("random"), "random", run)
+    assert "resuming" not in capsys.readouterr().err
+    run_task(task, create_adapter("random"), "random", dataclasses.replace(run, limit=None))
+    assert "resuming: 16 of 60 done" in capsys.readouterr().err
