@@ -45,11 +45,12 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"tempeval {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a model on tasks (resumes an existing run)")
     _add_model_arguments(run)
-    run.add_argument("--task", action="append", required=True, help="task or group name (repeatable)")
+    run.add_argument("--task", action="append", required=True, help="task or group name (repeatable; or a,b)")
     run.add_argument("--shard", help="evaluate only share K of N (K/N, balanced by video); join with 'tempeval merge'")
     frames = run.add_mutually_exclusive_group()
     frames.add_argument("--frames", type=int, help="number of uniformly sampled frames (overrides the task)")
@@ -134,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("tempeval")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     """--model and its arguments (read back by :func:`_model_arguments`)."""
     command.add_argument("--model", required=True, help="ADAPTER or ADAPTER/MODEL, e.g. random or openai/gpt-4o-mini")
@@ -199,6 +209,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from tempeval.sharding import Shard
 
     tasks = registry.resolve(args.task)
+    from tempeval import data
+    from tempeval.loaders import LoadOptions
+
+    chosen = {t.name for t in tasks}
+    # Datasets whose every task (two or more: a group) is to run need all their files: name all missing at once.
+    several = {d for d in {t.dataset for t in tasks} if sum(t.dataset == d for t in tasks) > 1}
+    whole = several - {t.dataset for t in registry.tasks().values() if t.name not in chosen}
+    data.require_for_run([registry.get_dataset(t.dataset) for t in tasks], LoadOptions(data_dir=args.data_dir), whole)
     adapter = create_adapter(args.model, _model_arguments(args))
     shard = Shard.parse(args.shard) if args.shard else None
     summaries = []

@@ -70,6 +70,31 @@ def require(entry: DatasetEntry, options: LoadOptions, files: Iterable[str] | No
     return paths
 
 
+def require_for_run(entries: Iterable[DatasetEntry], options: LoadOptions, whole: Collection[str] = ()) -> None:
+    """One error naming every missing annotation file of these datasets at once (not one per attempt): of each
+    dataset in ``whole`` (all of its tasks are to run: every file is needed), and of each other dataset none of
+    whose files are here. A dataset with some of its files is otherwise left to its loader, which knows which
+    file a task needs."""
+    absent = []
+    for entry in {e.name: e for e in entries}.values():
+        folder = dataset_dir(entry, options)
+        files = [folder / name for name in annotation_files(entry)]
+        missing = [path for path in files if not path.is_file()]
+        if missing and (entry.name in whole or len(missing) == len(files)):
+            absent.append((entry, missing))
+    if not absent:
+        return
+    lines = [f"{len(absent)} dataset(s) of these tasks miss annotation files:"]
+    for entry, files in absent:
+        lines.append(f"  {entry.name}: {_how_to_get(entry)}:")
+        lines.extend(f"    {path}" for path in files)
+    lines.append(
+        "Or point --data-dir (or TEMPEVAL_DATA) at a folder holding them; 'tempeval data where NAME' lists every "
+        "file of a dataset and where it must be."
+    )
+    raise DataMissingError("\n".join(lines))
+
+
 def _how_to_get(entry: DatasetEntry) -> str:
     if entry.source.startswith("hf://"):
         return f"Fetch them with 'tempeval data fetch {entry.name}' (on a machine with network)"

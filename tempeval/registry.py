@@ -170,7 +170,14 @@ def get_task(name: str) -> Task:
     """The task called ``name``; an unknown name suggests near matches."""
     known = tasks()
     if name not in known:
-        raise unknown_name("task", name, list(known) + list(groups()), "tempeval list tasks")
+        member_lists = groups()
+        if name in member_lists:
+            members = member_lists[name]
+            raise TempevalError(
+                f"'{name}' is a group of {len(members)} tasks, not one task: {', '.join(members)}. "
+                f"Name one of them here, e.g. --task {members[0]}."
+            )
+        raise unknown_name("task", name, list(known) + list(member_lists), "tempeval list tasks")
     return known[name]
 
 
@@ -183,10 +190,10 @@ def get_dataset(name: str) -> DatasetEntry:
 
 
 def resolve(names: Iterable[str]) -> list[Task]:
-    """Expand task and group names into tasks, in order, each once."""
+    """Expand task and group names (each may be a comma-separated list) into tasks, in order, each once."""
     known, member_lists = tasks(), groups()
     chosen: list[str] = []
-    for name in names:
+    for name in (part.strip() for given in names for part in given.split(",") if part.strip()):
         expanded = member_lists.get(name, [name])
         for task_name in expanded:
             if task_name not in known:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tempeval import adapter as adapter_module
-from tempeval import registry
+from tempeval import data, registry
 from tempeval.adapter import create_adapter
 from tempeval.cli import main
 from tempeval.errors import TempevalError
@@ -18,6 +20,11 @@ from tempeval.results import read_run
 from tempeval.runner import RepeatedFailureError, RunOptions, run_task
 from tempeval.types import Request, VideoRef
 from tests.conftest import task_samples
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 def scripted(monkeypatch: pytest.MonkeyPatch, policy: Any) -> None:
@@ -121,3 +128,51 @@ def test_resume_says_how_much_is_done(
     assert "resuming" not in capsys.readouterr().err
     run_task(task, create_adapter("random"), "random", dataclasses.replace(run, limit=None))
     assert "resuming: 16 of 60 done" in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tempeval {importlib.metadata.version('tempeval')}"
+
+
+def test_licence_file_and_an_spdx_licence_in_pyproject() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert "Apache License" in (root / "LICENSE").read_text() and "Version 2.0" in (root / "LICENSE").read_text()
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    # A table (license = {text = ...}) is deprecated by setuptools: every install warned about it.
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+
+
+def test_comma_separated_tasks() -> None:
+    names = [t.name for t in registry.resolve(["synth_order,synth_count", "synth_order", " synth_speed"])]
+    assert names == ["synth_order", "synth_count", "synth_speed"]
+
+
+def test_did_you_mean_ignores_case(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--model", "random", "--task", "SYNTH_ORDR"]) == 2
+    assert "Did you mean: synth_order" in capsys.readouterr().err
+    assert main(["run", "--model", "RANDOM", "--task", "synth"]) == 2
+    assert "Did you mean: random" in capsys.readouterr().err
+
+
+def test_diagnose_a_group_says_it_is_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diagnose", "--model", "random", "--task", "synth"]) == 2
+    err = capsys.readouterr().err
+    assert "'synth' is a group of 7 tasks" in err and "synth_order" in err and "synth_claims" in err
+
+
+def test_a_group_without_its_data_names_every_missing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = registry.get_dataset("mvbench")
+    files = data.annotation_files(entry)
+    assert len(files) > 2
+    folder = data.dataset_dir(entry, LoadOptions(data_dir=tmp_path))
+    (folder / files[0]).parent.mkdir(parents=True, exist_ok=True)
+    (folder / files[0]).write_text("[]")  # one file there: the others are still all named
+    assert main(["run", "--model", "random", "--task", "mvbench", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert all(name in err for name in files[1:]) and f"{folder / files[0]}\n" not in err
+    assert "tempeval data where" in err
