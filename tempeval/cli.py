@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--data-dir", type=Path, help="root of benchmark data (default: $TEMPEVAL_DATA or cache)")
     data.add_argument("--videos", action="store_true", help="fetch the video archives too")
     data.add_argument("--revision", help="hub commit to fetch where the registry pins none")
+    data.add_argument("--synth-dir", type=Path, help="where the synthetic suite is generated (default: cache)")
     data.set_defaults(handler=_cmd_data)
 
     leaderboard = commands.add_parser("leaderboard", help="build or preview the static leaderboard site")
@@ -394,7 +395,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
     from tempeval.loaders import LoadOptions
 
     entry = registry.get_dataset(args.benchmark)
-    options = LoadOptions(data_dir=args.data_dir)
+    options = LoadOptions(data_dir=args.data_dir, synth_dir=args.synth_dir)
     if args.action == "where":
         print(data.where(entry, options))
         return 0

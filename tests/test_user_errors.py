@@ -176,3 +176,38 @@ def test_a_group_without_its_data_names_every_missing_file(
     err = capsys.readouterr().err
     assert all(name in err for name in files[1:]) and f"{folder / files[0]}\n" not in err
     assert "tempeval data where" in err
+
+
+def test_fetch_without_network_is_one_line_pointing_at_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from tests.test_openai_adapter import free_port
+
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")  # nothing listens: as without network
+    for proxy in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    started = time.perf_counter()
+    assert main(["data", "fetch", "mvbench", "--revision", "abc", "--data-dir", str(tmp_path)]) == 2
+    assert time.perf_counter() - started < 10, "no retries with back-off"
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "cannot reach the hub" in err and "'tempeval data where mvbench'" in err and "Traceback" not in err
+
+
+def test_fetching_needs_only_huggingface_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # not installed
+    assert main(["data", "fetch", "mvbench", "--revision", "abc", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install huggingface_hub" in err and "tempeval[hf]" not in err
+
+
+def test_data_where_synth_names_the_suite_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tempeval import synth
+
+    assert main(["data", "where", "synth", "--synth-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert str(synth.suite_dir(tmp_path, seed=0, per_task=60)) in out and "not generated yet" in out
