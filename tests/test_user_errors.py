@@ -211,3 +211,17 @@ def test_data_where_synth_names_the_suite_folder(tmp_path: Path, capsys: pytest.
     assert main(["data", "where", "synth", "--synth-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert str(synth.suite_dir(tmp_path, seed=0, per_task=60)) in out and "not generated yet" in out
+
+
+def test_first_use_of_the_synthetic_suite_says_what_it_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tempeval.synth import ensure_suite
+
+    dest = ensure_suite(tmp_path, seed=0, per_task=1)
+    err = capsys.readouterr().err
+    assert f"Generating the synthetic suite (7 tasks, about 1 questions each, seed 0) into {dest}" in err
+    assert "synth videos" in err and "video/s" in err, "a progress bar on stderr"
+    assert "Synthetic suite ready" in err
+    ensure_suite(tmp_path, seed=0, per_task=1)
+    assert capsys.readouterr().err == "", "reused silently"
