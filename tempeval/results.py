@@ -349,7 +349,27 @@ def summarize(run: RunFile) -> RunSummary:
         path=str(run.path),
         samples=_expected_samples(header, len(records)),
         partial=_is_partial(header, len(records)),
-        error_counts=tuple(Counter(str(r["error"]) for r in records if r.get("error") is not None).most_common()),
+        error_counts=_error_counts(records),
+    )
+
+
+def _error_counts(records: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, int], ...]:
+    """Distinct error messages with their counts, most frequent first. Messages that differ only in the sample's
+    video file (a folder of missing videos) count as one, named with one of the files as an example."""
+    counts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for record in records:
+        if record.get("error") is None:
+            continue
+        message, video = str(record["error"]), record.get("video")
+        if isinstance(video, str) and video and video in message:
+            message = message.replace(video, "<video>")
+            example.setdefault(message, video)
+        counts[message] += 1
+    return tuple(
+        (f"{message} (<video>: e.g. {example[message]})" if message in example and count > 1 else
+         message.replace("<video>", example[message]) if message in example else message, count)
+        for message, count in counts.most_common()
     )
 
 
