@@ -46,13 +46,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"tempeval {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a model on tasks (resumes an existing run)")
     _add_model_arguments(run)
     run.add_argument(
         "--task", action="append", required=True,
-        help="task or group name, or a task YAML file path (repeatable; see docs/TASKS.md)",
+        help="task or group name, or a task YAML file path (repeatable, or a,b; see docs/TASKS.md)",
     )
     run.add_argument("--shard", help="evaluate only share K of N (K/N, balanced by video); join with 'tempeval merge'")
     frames = run.add_mutually_exclusive_group()
@@ -119,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("--data-dir", type=Path, help="root of benchmark data (default: $TEMPEVAL_DATA or cache)")
     data.add_argument("--videos", action="store_true", help="fetch the video archives too")
     data.add_argument("--revision", help="hub commit to fetch where the registry pins none")
+    data.add_argument("--synth-dir", type=Path, help="where the synthetic suite is generated (default: cache)")
     data.set_defaults(handler=_cmd_data)
 
     leaderboard = commands.add_parser("leaderboard", help="build or preview the static leaderboard site")
@@ -170,6 +172,15 @@ def _positive_finite(text: str) -> float:
     return value
 
 
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("tempeval")
+    except importlib.metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     """--model and its arguments (read back by :func:`_model_arguments`)."""
     command.add_argument("--model", required=True, help="ADAPTER or ADAPTER/MODEL, e.g. random or openai/gpt-4o-mini")
@@ -191,6 +202,10 @@ def _add_run_arguments(command: argparse.ArgumentParser) -> None:
         help="records per synthetic task (default 60; larger: tighter CIs)",
     )
     command.add_argument("--no-progress", action="store_true", help="no progress bar")
+    command.add_argument(
+        "--max-consecutive-errors", type=int, default=20, metavar="N",
+        help="stop after N requests in a row fail with the same error (default 20; 0: never stop)",
+    )
     command.add_argument("--parser-mode", help="score in this parser mode (strict, or official where a task has it)")
 
 
@@ -229,12 +244,20 @@ def _frame_override(args: argparse.Namespace, base: Any) -> Any:
 def _cmd_run(args: argparse.Namespace) -> int:
     from tempeval import registry
     from tempeval.adapter import create_adapter
-    from tempeval.report import summary_table
+    from tempeval.report import error_summary, summary_table
     from tempeval.runner import run_task
     from tempeval.sharding import Shard
 
     tasks = registry.resolve(args.task)
     generation = _generation_overrides(args)  # a bad value is refused before a model is loaded
+    from tempeval import data
+    from tempeval.loaders import LoadOptions
+
+    chosen = {t.name for t in tasks}
+    # Datasets whose every task (two or more: a group) is to run need all their files: name all missing at once.
+    several = {d for d in {t.dataset for t in tasks} if sum(t.dataset == d for t in tasks) > 1}
+    whole = several - {t.dataset for t in registry.tasks().values() if t.name not in chosen}
+    data.require_for_run([registry.get_dataset(t.dataset) for t in tasks], LoadOptions(data_dir=args.data_dir), whole)
     adapter = create_adapter(args.model, _model_arguments(args))
     shard = Shard.parse(args.shard) if args.shard else None
     summaries = []
@@ -261,6 +284,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{errors} sample(s) ended in an error (counted as wrong above); re-run the same command to retry them.",
             file=sys.stderr,
         )
+        print("most frequent errors:", *error_summary(summaries), sep="\n", file=sys.stderr)
         return 1
     return 0
 
@@ -282,6 +306,7 @@ def _run_options(args: argparse.Namespace, **extra: Any) -> Any:
         parser_mode=args.parser_mode,
         judge=args.judge,
         judge_args=parse_model_args(args.judge_arg),
+        max_consecutive_errors=args.max_consecutive_errors,
         **extra,
     )
 
@@ -447,7 +472,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
     from tempeval.loaders import LoadOptions
 
     entry = registry.get_dataset(args.benchmark)
-    options = LoadOptions(data_dir=args.data_dir)
+    options = LoadOptions(data_dir=args.data_dir, synth_dir=args.synth_dir)
     if args.action == "where":
         print(data.where(entry, options))
         return 0
@@ -496,7 +521,7 @@ def _adapter_arguments(cls: Any) -> str:
 def _cmd_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from tempeval.report import count_cell
+    from tempeval.report import count_cell, error_summary
 
     _, summaries = _load_runs([args.dir])
     table = pd.DataFrame(
@@ -517,6 +542,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     )
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 60):
         print(table.sort_values(["model", "task"]).to_string(index=False))
+    errors = sum(s.errors for s in summaries)
+    if errors:
+        print(f"\n{errors} sample(s) ended in an error; most frequent:", *error_summary(summaries), sep="\n")
     return 0
 
 

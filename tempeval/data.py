@@ -70,6 +70,31 @@ def require(entry: DatasetEntry, options: LoadOptions, files: Iterable[str] | No
     return paths
 
 
+def require_for_run(entries: Iterable[DatasetEntry], options: LoadOptions, whole: Collection[str] = ()) -> None:
+    """One error naming every missing annotation file of these datasets at once (not one per attempt): of each
+    dataset in ``whole`` (all of its tasks are to run: every file is needed), and of each other dataset none of
+    whose files are here. A dataset with some of its files is otherwise left to its loader, which knows which
+    file a task needs."""
+    absent = []
+    for entry in {e.name: e for e in entries}.values():
+        folder = dataset_dir(entry, options)
+        files = [folder / name for name in annotation_files(entry)]
+        missing = [path for path in files if not path.is_file()]
+        if missing and (entry.name in whole or len(missing) == len(files)):
+            absent.append((entry, missing))
+    if not absent:
+        return
+    lines = [f"{len(absent)} dataset(s) of these tasks miss annotation files:"]
+    for entry, files in absent:
+        lines.append(f"  {entry.name}: {_how_to_get(entry)}:")
+        lines.extend(f"    {path}" for path in files)
+    lines.append(
+        "Or point --data-dir (or TEMPEVAL_DATA) at a folder holding them; 'tempeval data where NAME' lists every "
+        "file of a dataset and where it must be."
+    )
+    raise DataMissingError("\n".join(lines))
+
+
 def _how_to_get(entry: DatasetEntry) -> str:
     if entry.source.startswith("hf://"):
         return f"Fetch them with 'tempeval data fetch {entry.name}' (on a machine with network)"
@@ -196,6 +221,17 @@ def fingerprint(entry: DatasetEntry, options: LoadOptions) -> dict[str, Any]:
 
 def where(entry: DatasetEntry, options: LoadOptions) -> str:
     """Every file the dataset needs and where it must be, for preparing an offline machine."""
+    if entry.loader == "synth":  # generated, not downloaded: its folder is the synthetic suite's
+        from tempeval import synth
+        from tempeval.loaders.synth import synth_per_task
+
+        suite = synth.suite_dir(options.synth_dir, seed=int(entry.options.get("seed", 0)),
+                                per_task=synth_per_task(entry, options))
+        state = "generated" if (suite / synth.MARKER).is_file() else "not generated yet (made on first use)"
+        return "\n".join([
+            f"{entry.name}: the built-in synthetic suite, generated on this machine (licence: {entry.license})",
+            f"suite folder: {suite}  ({state}; --synth-dir moves it)",
+        ])
     folder = dataset_dir(entry, options)
     lines = [f"{entry.name}: {entry.source} @ {entry.revision} (licence: {entry.license or 'see source'})"]
     lines.append(f"dataset folder: {folder}")
@@ -206,6 +242,48 @@ def where(entry: DatasetEntry, options: LoadOptions) -> str:
     for archive in entry.options.get("video_archives") or []:
         lines.append(f"  archive {archive} -> unpack into the videos folder")
     return "\n".join(lines)
+
+
+def _hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+
+
+def _offline_message(entry: DatasetEntry, cause: str) -> str:
+    return (
+        f"cannot reach the hub at {_hub_endpoint()} ({cause}): fetch on a machine with network, or copy the files "
+        f"by hand; 'tempeval data where {entry.name}' lists every file and where it must be."
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_hub_reachable(entry: DatasetEntry, timeout_s: float = 5.0) -> None:
+    """Fail at once, in one line, when the hub's host cannot be reached (no DNS, no route, refused)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(_hub_endpoint())
+    if parts.hostname is None or os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"):
+        return  # through a proxy only the proxy knows: let the download tell
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise TempevalError(_offline_message(entry, f"{type(exc).__name__}: {_first_line(exc)}")) from exc
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    """Whether a download failed for want of a connection (not a missing file or a bad revision)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"LocalEntryNotFoundError", "OfflineModeIsEnabled", "ConnectionError", "ConnectTimeout",
+                "ReadTimeout", "Timeout", "ConnectError", "TimeoutException", "ProxyError", "SSLError"}:
+        return True
+    if names & {"HTTPError", "HTTPStatusError", "HfHubHTTPError"}:  # the hub answered: a real error, shown as is
+        return False
+    return isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError)
 
 
 def fetch(entry: DatasetEntry, options: LoadOptions, *, videos: bool = False, revision: str | None = None) -> Path:
@@ -222,15 +300,21 @@ def fetch(entry: DatasetEntry, options: LoadOptions, *, videos: bool = False, re
     try:
         from huggingface_hub import hf_hub_download
     except ImportError as exc:
-        raise TempevalError("Fetching needs huggingface_hub: pip install 'tempeval[hf]'.") from exc
+        raise TempevalError("Fetching needs huggingface_hub (only that): pip install huggingface_hub") from exc
     folder = dataset_dir(entry, options)
     names = annotation_files(entry) + (list(entry.options.get("video_archives") or []) if videos else [])
     checksums = dict(entry.options.get("sha256") or {})
     record: dict[str, Any] = {"repo": entry.source[5:], "revision": pinned, "files": {}}
+    _check_hub_reachable(entry)
     for name in names:
-        path = Path(
-            hf_hub_download(entry.source[5:], name, repo_type="dataset", revision=pinned, local_dir=str(folder))
-        )
+        try:
+            path = Path(
+                hf_hub_download(entry.source[5:], name, repo_type="dataset", revision=pinned, local_dir=str(folder))
+            )
+        except Exception as exc:  # no network, proxy, hub down: one line, not a traceback
+            if not _is_network_error(exc):
+                raise
+            raise TempevalError(_offline_message(entry, f"{type(exc).__name__}: {_first_line(exc)}")) from exc
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if name in checksums and checksums[name] != digest:
             raise TempevalError(

@@ -34,8 +34,12 @@ def redact(text: str | None, key: str) -> str | None:
 def did_you_mean(name: str, candidates: Iterable[str], *, limit: int = 3) -> str:
     """A ' Did you mean: a, b?' suffix naming the closest candidates, or '' when none is close."""
     pool = sorted(set(candidates))
-    close = difflib.get_close_matches(name, pool, n=limit, cutoff=0.6)
-    prefixed = [c for c in pool if name and (c.startswith(name) or name in c) and c not in close]
+    by_lower: dict[str, str] = {}
+    for candidate in pool:  # case-insensitive: 'Synth_Order' finds synth_order
+        by_lower.setdefault(candidate.lower(), candidate)
+    lower = name.lower()
+    close = [by_lower[c] for c in difflib.get_close_matches(lower, list(by_lower), n=limit, cutoff=0.6)]
+    prefixed = [c for c in pool if lower and (c.lower().startswith(lower) or lower in c.lower()) and c not in close]
     matches = (close + prefixed)[:limit]
     return f" Did you mean: {', '.join(matches)}?" if matches else ""
 

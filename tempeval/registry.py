@@ -257,7 +257,14 @@ def get_task(name: str) -> Task:
         return loaded[0]
     known = tasks()
     if name not in known:
-        raise unknown_name("task", name, list(known) + list(groups()), "tempeval list tasks")
+        member_lists = groups()
+        if name in member_lists:
+            members = member_lists[name]
+            raise TempevalError(
+                f"'{name}' is a group of {len(members)} tasks, not one task: {', '.join(members)}. "
+                f"Name one of them here, e.g. --task {members[0]}."
+            )
+        raise unknown_name("task", name, list(known) + list(member_lists), "tempeval list tasks")
     return known[name]
 
 
@@ -273,10 +280,11 @@ def get_dataset(name: str) -> DatasetEntry:
 
 
 def resolve(names: Iterable[str]) -> list[Task]:
-    """Expand task and group names (and task file paths) into tasks, in order, each once."""
+    """Expand task and group names (each may be a comma-separated list) and task file paths into tasks, in
+    order, each once."""
     known, member_lists = tasks(), groups()
     chosen: list[str] = []
-    for name in names:
+    for name in (part.strip() for given in names for part in given.split(",") if part.strip()):
         if is_task_path(name):
             loaded = load_task_path(name)
             known.update({task.name: task for task in loaded})

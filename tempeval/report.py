@@ -63,3 +63,22 @@ def group_table(groups: Sequence[GroupSummary]) -> str:
         lines.append(f"{g.model}  {g.group} ({g.aggregate} over {len(g.tasks)} tasks)  {metrics}")
         lines.extend(f"  warning: {warning}" for warning in g.warnings)
     return "\n".join(lines)
+
+
+def error_summary(summaries: Sequence[RunSummary], top: int = 3) -> list[str]:
+    """The most frequent distinct error messages across runs, one line each with its count ('' when none)."""
+    counts: dict[str, int] = {}
+    for summary in summaries:
+        for message, count in summary.error_counts:
+            counts[message] = counts.get(message, 0) + count
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    lines = [f"  {count} × {_shorten(message)}" for message, count in ranked[:top]]
+    if len(ranked) > top:
+        rest = sum(count for _, count in ranked[top:])
+        lines.append(f"  {rest} more in {len(ranked) - top} other distinct error(s) (see the run files)")
+    return lines
+
+
+def _shorten(message: str, width: int = 300) -> str:
+    line = " ".join(message.split())
+    return line if len(line) <= width else line[: width - 1] + "…"

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,6 +289,8 @@ class RunSummary:
     """``K/N`` for a ``--shard`` run: one part of a run, not the run's score."""
     truncated: int = 0
     """Answers cut by the token limit (``finish_reason`` ``length``), errors excluded."""
+    error_counts: tuple[tuple[str, int], ...] = ()
+    """Each distinct error message of the run's records with its count, most frequent first."""
 
     @property
     def complete(self) -> bool:
@@ -382,6 +385,27 @@ def summarize(run: RunFile) -> RunSummary:
         partial=_is_partial(header, len(records)),
         shard=str(header["shard"]) if header.get("shard") else None,
         truncated=sum(1 for r in records if r.get("finish_reason") == "length" and r.get("error") is None),
+        error_counts=_error_counts(records),
+    )
+
+
+def _error_counts(records: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, int], ...]:
+    """Distinct error messages with their counts, most frequent first. Messages that differ only in the sample's
+    video file (a folder of missing videos) count as one, named with one of the files as an example."""
+    counts: Counter[str] = Counter()
+    example: dict[str, str] = {}
+    for record in records:
+        if record.get("error") is None:
+            continue
+        message, video = str(record["error"]), record.get("video")
+        if isinstance(video, str) and video and video in message:
+            message = message.replace(video, "<video>")
+            example.setdefault(message, video)
+        counts[message] += 1
+    return tuple(
+        (f"{message} (<video>: e.g. {example[message]})" if message in example and count > 1 else
+         message.replace("<video>", example[message]) if message in example else message, count)
+        for message, count in counts.most_common()
     )
 
 

@@ -39,6 +39,10 @@ from tempeval.video import FrameSource, VideoError, clip_bounds
 TIME_AWARE_KINDS = ("grounding", "online")
 
 
+class RepeatedFailureError(TempevalError):
+    """The same request failure many times in a row: the run stops instead of grinding through every sample."""
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How to run a task (everything but the task and the model)."""
@@ -68,6 +72,9 @@ class RunOptions:
     """Ask the task under this scoring protocol (``multi-binary``): the run is of the derived task."""
     generation: Mapping[str, Any] = field(default_factory=dict)
     """Overrides of the task's generation settings (``--max-tokens``, ``--temperature``, ``--top-p``, ``--gen``)."""
+    max_consecutive_errors: int | None = 20
+    """Stop the run after this many requests in a row fail with the same error (a wrong URL, a bad key);
+    ``None`` or 0: never stop."""
 
 
 def model_slug(model: str) -> str:
@@ -195,6 +202,9 @@ def run_task(
         header["judge_args"] = judge.describe() if judge is not None else None  # a resume field, checked next
         done = set() if options.fresh else _finished_ids(path, header)
         pending = [s for s in samples if s.id not in done]
+        if len(pending) < len(samples):
+            print(f"resuming: {len(samples) - len(pending)} of {len(samples)} done ({path})", file=sys.stderr)
+        _check_videos_exist(task, pending)
         # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
         source = frame_source or FrameSource(decoder=options.decoder)
         writer = RunWriter(path, header if options.fresh or not path.exists() else None)
@@ -220,6 +230,20 @@ def _check_capabilities(task: Task, adapter: Adapter) -> None:
             f"Task '{task.name}' is a {task.kind} task: the model must be told when each frame was shown, and "
             f"adapter '{adapter.name}' can take neither timestamps in text nor native video."
         )
+
+
+def _check_videos_exist(task: Task, pending: Sequence[Sample]) -> None:
+    """One error for a task none of whose videos exist, instead of one error record per sample."""
+    paths = sorted({s.video.path for s in pending if s.video is not None})
+    if not paths or any(Path(p).exists() for p in paths):
+        return
+    folders = sorted({str(Path(p).parent) for p in paths})
+    where = folders[0] if len(folders) == 1 else f"{folders[0]} and {len(folders) - 1} other folder(s)"
+    raise TempevalError(
+        f"Task '{task.name}': none of its {len(paths)} video(s) exist (looked in {where}, e.g. {paths[0]}). "
+        f"`tempeval data where {task.dataset}` shows where they must be; "
+        f"`tempeval data fetch {task.dataset} --videos` fetches them, or pass --data-dir."
+    )
 
 
 def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
@@ -303,13 +327,24 @@ def _stream_records(
 
     feed = requests()
     failure = None
+    limit = options.max_consecutive_errors or 0
+    streak: tuple[str | None, int] = (None, 0)  # the last request error and how many times in a row
+    predictions = adapter.stream(feed)
     try:
-        for prediction in adapter.stream(feed):
+        for prediction in predictions:
             if prediction.sample_id in out:
                 sample, request, duration = out.pop(prediction.sample_id)
                 record(build_record(task, sample, prediction, request, duration))
+                error = prediction.error
+                streak = (error, streak[1] + 1 if error is not None and error == streak[0] else int(error is not None))
+                if limit and streak[1] >= limit:
+                    break
     except Exception as exc:  # the adapter's failure is the model's error on each unanswered sample, never scored
         failure = f"adapter '{adapter.name}' failed: {type(exc).__name__}: {exc}"
+    if limit and streak[1] >= limit:  # the run stops loudly; a re-run resumes the samples not yet written
+        getattr(predictions, "close", lambda: None)()
+        feed.close()
+        raise RepeatedFailureError(_repeated_failure(adapter, limit, str(streak[0])))
     feed.close()  # nothing more is decoded: samples never handed over are marked below without their videos
     for sample, request, duration in out.values():
         error = failure or f"adapter '{adapter.name}' returned no prediction for this sample"
@@ -325,6 +360,18 @@ def _stream_records(
             f"{len(written)} record(s) written for {len(pending)} pending sample(s): the runner lost track of "
             "samples (a bug in tempeval; please report it). Re-run the same command to retry the missing ones."
         )
+
+
+def _repeated_failure(adapter: Adapter, count: int, error: str) -> str:
+    described = adapter.describe()
+    server = ""
+    if "base_url" in described:
+        server = f" (base_url={described['base_url'] or 'the default endpoint'})"
+    return (
+        f"stopped: {count} requests in a row to adapter '{adapter.name}'{server} failed with the same error: "
+        f"{error}. Fix the cause (URL, API key, model name) and re-run the same command: finished samples are "
+        "kept; --max-consecutive-errors 0 never stops."
+    )
 
 
 def _sample_policy(task: Task, sample: Sample, options: RunOptions) -> FramePolicy:

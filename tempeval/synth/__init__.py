@@ -21,6 +21,8 @@ import contextlib
 import json
 import os
 import shutil
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,8 +129,14 @@ def ensure_suite(root: Path | str | None = None, *, seed: int = 0, per_task: int
         from tempeval.synth.generate import write_suite  # local: numpy/PyAV only when generating
 
         tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        print(
+            f"Generating the synthetic suite ({len(SUBSETS)} tasks, about {per_task} questions each, seed {seed}) "
+            f"into {dest}: first use only, later runs reuse it.",
+            file=sys.stderr,
+        )
+        started = time.perf_counter()
         try:
-            write_suite(
+            manifest = write_suite(
                 tmp,
                 seed=seed,
                 per_task=per_task,
@@ -136,7 +144,10 @@ def ensure_suite(root: Path | str | None = None, *, seed: int = 0, per_task: int
                 version=GENERATOR_VERSION,
                 workers=_WORKERS,
                 marker=MARKER,
+                progress=True,
             )
+            print(f"Synthetic suite ready: {manifest['videos']} videos in {time.perf_counter() - started:.0f} s.",
+                  file=sys.stderr)
             if _read_manifest(dest) is None:  # (re-checked: without a real lock another process may be done)
                 if dest.exists():  # incomplete or outdated: move it aside, so the rename below is atomic
                     old = dest.parent / f".{dest.name}.tmp-old-{uuid.uuid4().hex[:8]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +50,7 @@ def write_suite(
     version: str,
     workers: int = 1,
     marker: str = "COMPLETE",
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Generate the suite into ``dest`` and write the ``marker`` manifest last.
 
@@ -61,6 +63,7 @@ def write_suite(
         workers: Encoding threads. One by default: concurrent encodes in threads were measured to give
             different bytes run to run (and only about 5% speed), and a suite must be reproducible.
         marker: File name of the manifest whose presence means "complete".
+        progress: Show a progress bar of the videos encoded (on stderr).
 
     Returns:
         The manifest written.
@@ -71,12 +74,18 @@ def write_suite(
     annotations.mkdir(parents=True, exist_ok=True)
     plans = {subset: plan_subset(subset, seed, per_task) for subset in subsets}
     jobs = [(scene, str(videos)) for plan in plans.values() for scene in plan.scenes]
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(encode_scene, jobs))
-    else:
-        for job in jobs:
-            encode_scene(job)
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), desc="synth videos", unit="video", file=sys.stderr, disable=not progress,
+              leave=False) as bar:
+        if workers > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for _ in pool.map(encode_scene, jobs):
+                    bar.update(1)
+        else:
+            for job in jobs:
+                encode_scene(job)
+                bar.update(1)
     for subset, plan in plans.items():
         lines = [json.dumps(record, ensure_ascii=False) for record in plan.records]
         (annotations / f"{subset}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
