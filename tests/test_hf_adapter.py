@@ -171,7 +171,8 @@ def test_an_empty_reply_is_an_error_not_an_answer(tmp_path: Path, monkeypatch: p
     adapter = HFAdapter(str(tmp_path), HFOptions())
     monkeypatch.setattr(adapter, "_load", lambda: (None, None, None))
     monkeypatch.setattr(adapter, "_generate_batch", lambda processor, model, torch, batch: [
-        (" \n", {"prompt_tokens": 3, "completion_tokens": 1}), ("B", {"prompt_tokens": 3, "completion_tokens": 1})])
+        (" \n", {"prompt_tokens": 3, "completion_tokens": 1}, "stop"),
+        ("B", {"prompt_tokens": 3, "completion_tokens": 1}, "stop")])
     blank, answer = adapter.generate([Request("blank", "Q?", None, "letter"), Request("b", "Q?", None, "letter")])
     assert blank.text is None and blank.error == "empty reply"
     assert answer.text == "B" and answer.error is None
