@@ -181,7 +181,13 @@ def compare_paths(path_a: Path, path_b: Path, *, seed: int = 0) -> tuple[list[Co
     """Compare every task present on both sides; also the notes on tasks present on one side only."""
     runs_a, runs_b = load_by_task(path_a), load_by_task(path_b)
     comparisons = [compare_runs(runs_a[task], runs_b[task], seed=seed) for task in sorted(set(runs_a) & set(runs_b))]
-    notes = [f"task '{task}' only in A ({path_a}); not compared" for task in sorted(set(runs_a) - set(runs_b))]
+    notes = [
+        f"task '{task}': A is version {runs_a[task].header.get('task_version')}, B version "
+        f"{runs_b[task].header.get('task_version')}; the samples may not be the same questions"
+        for task in sorted(set(runs_a) & set(runs_b))
+        if runs_a[task].header.get("task_version") != runs_b[task].header.get("task_version")
+    ]
+    notes += [f"task '{task}' only in A ({path_a}); not compared" for task in sorted(set(runs_a) - set(runs_b))]
     notes += [f"task '{task}' only in B ({path_b}); not compared" for task in sorted(set(runs_b) - set(runs_a))]
     if not comparisons:
         raise TempevalError(f"No task in common between {path_a} and {path_b}.")

@@ -112,3 +112,9 @@ def test_cli_no_common_task(tmp_path: Path, pair: tuple[Path, Path], capsys: pyt
     other = write(tmp_path / "c.jsonl", header("c", task="nope"), [record(0, 1.0)])
     assert main(["compare", str(pair[0]), str(other)]) == 2
     assert "No task in common" in capsys.readouterr().err
+
+
+def test_version_mismatch_noted(tmp_path: Path, pair: tuple[Path, Path]) -> None:
+    newer = write(tmp_path / "c" / "t.jsonl", header("model-c", task_version="2"), [record(0, 1.0)])
+    _, notes = compare_paths(pair[0], newer)
+    assert any("version" in note for note in notes)
