@@ -144,6 +144,19 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("what", choices=("tasks", "models", "metrics"))
     listing.set_defaults(handler=_cmd_list)
 
+    comparing = commands.add_parser("compare", help="B − A per task on the samples both answered: paired CI, p")
+    comparing.add_argument("a", type=Path, metavar="A", help="run file or folder of run files (the baseline)")
+    comparing.add_argument("b", type=Path, metavar="B", help="run file or folder of run files (matched by task)")
+    comparing.add_argument("--seed", type=int, default=0, help="seeds the bootstrap and the permutation test")
+    comparing.add_argument("--json", action="store_true", help="one JSON object per task instead of the table")
+    comparing.set_defaults(handler=_cmd_compare)
+
+    exporting = commands.add_parser("export", help="model × task table of headlines with 95% CIs for a paper")
+    exporting.add_argument("runs", nargs="+", type=Path, metavar="RUNS", help="run files or folders of them")
+    exporting.add_argument("--format", choices=("csv", "markdown", "latex"), default="markdown")
+    exporting.add_argument("-o", "--out", type=Path, help="write the table to this file (default: stdout)")
+    exporting.set_defaults(handler=_cmd_export)
+
     show = commands.add_parser("show", help="table of all runs under a folder")
     show.add_argument("dir", type=Path, nargs="?", default=Path("runs"))
     show.set_defaults(handler=_cmd_show)
@@ -545,6 +558,33 @@ def _cmd_show(args: argparse.Namespace) -> int:
     errors = sum(s.errors for s in summaries)
     if errors:
         print(f"\n{errors} sample(s) ended in an error; most frequent:", *error_summary(summaries), sep="\n")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from tempeval.compare import compare_paths, comparison_table
+
+    comparisons, notes = compare_paths(args.a, args.b, seed=args.seed)
+    if args.json:
+        for comparison in comparisons:
+            print(json.dumps(comparison.to_json()))
+    else:
+        print(comparison_table(comparisons))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from tempeval.export import render, write_atomic
+
+    _, summaries = _load_runs(args.runs)  # scored as 'tempeval score' scores them
+    text = render(summaries, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(args.out, text)
+        print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 
