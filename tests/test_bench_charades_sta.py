@@ -179,3 +179,18 @@ def test_formatted_windows_keep_their_numbers(tmp_path: Path, capsys: pytest.Cap
         ious = [0.0, 6.1 / 1e17, 8.2 / (12.5 - 1e-05), 2 / 4]
         assert result["unparseable"] == 1
     assert result["metrics"]["mIoU"] == pytest.approx(100 * sum(ious) / 4)
+
+
+@pytest.mark.parametrize(
+    "output",
+    ['{"timestamp": "x"}', '{"timestamp": [["a", 2]]}', '{"timestamp": 5}', '{"timestamp": [5, 9]}',
+     '{"timestamp": [[5]]}', '{"timestamp": [[true, 5]]}', '{"timestamp": null}'],
+)
+def test_odd_formatted_shapes_are_free_text_not_a_crash(output: str) -> None:
+    # Found by differential testing against TimeChat's eval_tvg.py: these crashed the scorer; officially a miss.
+    from tempeval.benchmarks import charades_sta
+
+    reference = Reference("window", [24.3, 30.4], duration_s=28.0)
+    for scorer in (charades_sta.official, charades_sta.strict):
+        score = scorer(output, reference)
+        assert score.value == 0.0

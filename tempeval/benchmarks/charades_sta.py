@@ -111,14 +111,28 @@ _FREE_TEXT = (False, None)
 
 
 def _formatted_window(output: str) -> tuple[bool, tuple[float, float] | None]:
-    """(is an imported formatted entry, its window or None when empty); ``(False, None)`` for free text."""
+    """(is an imported formatted entry, its window or None when empty); ``(False, None)`` for free text.
+
+    Only the exact shape the importer writes counts: ``{"timestamp": [[s, e], ...]}`` with numbers (not booleans).
+    Anything else starting with ``{"timestamp"`` (``[5, 9]``, ``[["a", 2]]``, ``[[5]]``) is free text, read by the
+    free-text parser as the official pipeline would, never an exception. A live model that writes exactly the
+    importer's shape is read as a formatted entry too (the two cannot be told apart from the text).
+    """
     if not output.startswith('{"timestamp"'):
         return _FREE_TEXT
     try:
         windows = json.loads(output)["timestamp"]
     except (ValueError, KeyError, TypeError):
         return _FREE_TEXT
+    if not isinstance(windows, list) or not all(_is_window(w) for w in windows):
+        return _FREE_TEXT
     return True, ((float(windows[0][0]), float(windows[0][1])) if windows else None)
+
+
+def _is_window(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in value
+    )
 
 
 def official(output: str, reference: Reference) -> Score:
