@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import io
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -216,6 +217,10 @@ class OpenAICompatAdapter(Adapter):
         check_base_url(options.base_url)
         if options.concurrency < 1:
             raise TempevalError(f"-M concurrency must be at least 1; got {options.concurrency}.")
+        if not (math.isfinite(options.timeout_s) and options.timeout_s > 0):
+            raise TempevalError(f"-M timeout_s must be a positive number of seconds; got {options.timeout_s}.")
+        if options.max_retries < 0:
+            raise TempevalError(f"-M max_retries must be 0 or more; got {options.max_retries}.")
         if not os.environ.get(options.api_key_env) and options.base_url is None:
             raise TempevalError(
                 f"No API key: set the environment variable {options.api_key_env} (or -M api_key_env=NAME), "

@@ -361,6 +361,16 @@ def test_base_url_is_checked_when_the_adapter_is_made(base_url: str) -> None:
         create_adapter("openai/m", {"base_url": base_url})
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [({"concurrency": 0}, "concurrency"), ({"timeout_s": 0.0}, "timeout_s"), ({"timeout_s": float("nan")}, "timeout_s"),
+     ({"max_retries": -1}, "max_retries")],
+)
+def test_transport_settings_that_mean_nothing_are_refused(args: dict[str, object], message: str) -> None:
+    with pytest.raises(TempevalError, match=rf"-M {message} must be"):
+        create_adapter("openai/m", {"base_url": "http://127.0.0.1:9/v1", **args})
+
+
 PARENT = """
 import sys, time
 from tempeval.adapters.openai_sender import Sender
