@@ -323,7 +323,7 @@ def _stream_records(
                         out[sample.id] = (sample, request, duration)
                         yield request
         except Exception as exc:  # a bug in preparing: the adapter is not to blame, and the rest is marked below
-            prepare_failure.append(f"could not prepare the request: {type(exc).__name__}: {exc}")
+            prepare_failure.append(_cannot_prepare(exc))
 
     feed = requests()
     failure = None
