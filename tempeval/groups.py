@@ -114,10 +114,9 @@ def _headline(
     """A member's headline, and a warning for breakdown values with no prediction at all (official: left out)."""
     value = summary.metrics.get(summary.headline)
     metric_spec = next((m for m in run.header.get("metrics") or () if m.get("name") == summary.headline), None)
-    by = metric_spec.get("by") if metric_spec else None
-    if value is None or not by:
+    if value is None or metric_spec is None or not metric_spec.get("by"):
         return value, []
-    where = metric_spec.get("where") or {} if metric_spec else {}
+    by, where = metric_spec["by"], metric_spec.get("where") or {}
     pairs = [(r, rec) for r, rec in zip(rows_of(run.records), run.records, strict=True)
              if all(r.meta.get(k) == v for k, v in where.items())]
     rows = [row for row, _ in pairs]

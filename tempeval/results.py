@@ -402,11 +402,15 @@ def _error_counts(records: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, int]
             message = message.replace(video, "<video>")
             example.setdefault(message, video)
         counts[message] += 1
-    return tuple(
-        (f"{message} (<video>: e.g. {example[message]})" if message in example and count > 1 else
-         message.replace("<video>", example[message]) if message in example else message, count)
-        for message, count in counts.most_common()
-    )
+
+    def shown(message: str, count: int) -> str:
+        if message not in example:
+            return message
+        if count == 1:
+            return message.replace("<video>", example[message])
+        return f"{message} (<video>: e.g. {example[message]})"
+
+    return tuple((shown(message, count), count) for message, count in counts.most_common())
 
 
 def _expected_samples(header: Mapping[str, Any], n: int) -> int | None:
