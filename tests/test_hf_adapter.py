@@ -166,6 +166,7 @@ def test_a_permuted_order_reaches_the_chat_messages_with_presentation_labels() -
 
 def test_an_empty_reply_is_an_error_not_an_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The same meaning as on every other backend (tempeval.adapter.reply_or_error)."""
+    pytest.importorskip("torch", reason="the hf adapter checks for torch when it is made (pip install torch)")
     from tempeval.adapters.hf import HFAdapter, HFOptions
 
     adapter = HFAdapter(str(tmp_path), HFOptions())
