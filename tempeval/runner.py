@@ -34,7 +34,7 @@ from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.sharding import Shard
 from tempeval.task import Task
 from tempeval.types import FramePolicy, Frames, GenerationConfig, Prediction, Request, Sample
-from tempeval.video import FrameSource, VideoError, clip_bounds
+from tempeval.video import FrameSource, VideoError, VideoInfo, clip_bounds
 
 TIME_AWARE_KINDS = ("grounding", "online")
 
@@ -167,7 +167,9 @@ def run_task(
     _check_capabilities(task, adapter)
     policy = frame_policy(task, options)
     capped = frame_max_side(policy.max_side, adapter.capabilities.max_side)
-    if capped != policy.max_side:  # the adapter's largest frame is part of the recorded frame policy
+    if adapter.capabilities.samples_frames:  # the server samples: nothing is decoded here, and the policy says so
+        options = dataclasses.replace(options, frames=policy.replace(sampling="server", max_side=None))
+    elif capped != policy.max_side:  # the adapter's largest frame is part of the recorded frame policy
         options = dataclasses.replace(options, frames=policy.replace(max_side=capped))
     with warnings.catch_warnings(record=True) as caught:  # records skipped by the loader go into the header too
         warnings.simplefilter("always")
@@ -393,7 +395,11 @@ def _prepare(
             policies[sample.id] = _sample_policy(task, sample, options)
         except Exception as exc:  # one sample's bad settings fail that sample, never the rest of the run
             failed[sample.id] = _cannot_prepare(exc)
-    with_video = [(s, s.video) for s in chunk if s.video is not None and s.id not in failed]
+    with_video = [
+        (s, s.video)
+        for s in chunk
+        if s.video is not None and s.id not in failed and policies[s.id].sampling != "server"
+    ]
     generation = generation_of(task, options)
     frames: dict[str, Frames | VideoError | str] = {}
     try:
@@ -459,7 +465,7 @@ def _request_of(
             task,
             sample,
             duration_s=duration,
-            num_frames=len(got) if got is not None else None,
+            num_frames=len(got) if got is not None else policy.num_frames if policy.sampling == "server" else None,
             in_time_order=policy.order == "original",
         ),
         frames=presented(got, policy) if got is not None else None,
@@ -468,8 +474,16 @@ def _request_of(
         generation=generation,
         video_duration_s=duration,
         video_path=sample.video.path if sample.video else None,
+        **_server_sampling(info, sample, policy),
     )
     return request, duration
+
+
+def _server_sampling(info: VideoInfo | None, sample: Sample, policy: FramePolicy) -> dict[str, Any]:
+    """What a request carries for a server that samples frames itself: the visible window and the policy."""
+    if policy.sampling != "server" or info is None or sample.video is None:
+        return {}
+    return {"video_window_s": clip_bounds(info, sample.video, policy), "frame_policy": policy}
 
 
 def build_record(
