@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
+from tempeval import registry
 from tempeval.cli import main
+from tempeval.leaderboard.build import build
 from tempeval.results import read_run
 from tempeval.rows import newest_per_row, row_identities
+from tests.test_leaderboard import _open, browser  # noqa: F401 - the module's headless Chromium fixture
+from tests.test_leaderboard import _run as _leaderboard_run
 from tests.test_records import make_benchmark
 
 
@@ -175,3 +179,22 @@ def test_diagnose_prints_the_most_frequent_errors(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err
     assert "most frequent errors:" in err and "b.mp4" in err and "4 × video:" in err
     assert (tmp_path / "runs" / "random" / "diag" / "diagnosis-my_mcq.json").is_file()
+
+
+def test_the_site_shows_a_sweep_as_two_labelled_rows(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    chromium = request.getfixturevalue("browser")  # skips, saying why, without chromium or selenium
+    from selenium.webdriver.common.by import By
+
+    policy = registry.tasks()["synth_order"].frames.to_dict()
+    for frames in (4, 8):
+        _leaderboard_run(tmp_path / "runs", "delta", "synth_order", day=frames, skill=0.5, name=f"order-{frames}",
+                         frames={**policy, "num_frames": frames})
+    index = build([tmp_path / "runs"], tmp_path / "site")
+    _open(chromium, index.as_uri(), "table.overview button.cell")
+    script = "return [...document.querySelectorAll('tr[data-model]')].map((t) => t.dataset.model)"
+    rows = chromium.execute_script(script)
+    assert sorted(rows) == ["delta · 4 f", "delta · 8 f"]
+    data = json.loads((tmp_path / "site" / "data.json").read_text(encoding="utf-8"))
+    [run] = [r for r in data["runs"] if r["model"] == "delta · 8 f"]
+    _open(chromium, index.as_uri() + f"#/run/{run['id']}", "table.samples tbody tr")
+    assert "delta (row delta · 8 f)" in chromium.find_element(By.TAG_NAME, "body").text
