@@ -3,10 +3,11 @@
 A run made with ``--label TEXT`` is in the row named ``TEXT`` (one per model and label). Runs without a label
 are told apart by the settings that change outputs: the frame policy, the generation settings and the model
 arguments (not the transport ones: concurrency, timeouts). For each model, a setting that takes two values
-among the unlabelled runs of one task is part of that model's row identity; each row is then labelled by the
-model and its values of those settings: ``random · 16 f`` and ``random · 32 f``, ``qwen · max_side 448``,
-``gpt · temperature 0.7``. Settings that differ only between tasks (each task's own frame count) never split a
-row. Runs of one row and one task are true duplicates: tables keep the newest (see :func:`newest_per_row`).
+among the unlabelled runs of one task version is part of that model's row identity; each row is then labelled by
+the model and its values of those settings: ``random · 16 f`` and ``random · 32 f``, ``qwen · max_side 448``,
+``gpt · temperature 0.7``. Settings that differ only between tasks (each task's own frame count) or between task
+versions (a new version with a new frame policy) never split a row. Runs of one row and one task version are
+true duplicates: tables keep the newest (see :func:`newest_per_row`).
 """
 
 from __future__ import annotations
@@ -60,12 +61,13 @@ def settings_of(header: Mapping[str, Any]) -> dict[str, Any]:
 def row_identities(headers: Sequence[Mapping[str, Any]]) -> list[RowIdentity]:
     """The row of each run header, in order (see the module docstring for the rule)."""
     settings = [settings_of(header) for header in headers]
-    by_task: dict[tuple[str, str], list[dict[str, Any]]] = {}  # unlabelled runs of each (model, task)
+    by_task: dict[tuple[str, str, str], list[dict[str, Any]]] = {}  # unlabelled runs of each model, task, version
     for header, flat in zip(headers, settings, strict=True):
         if _label(header) is None:
-            by_task.setdefault((str(header.get("model")), str(header.get("task"))), []).append(flat)
+            task = (str(header.get("model")), str(header.get("task")), str(header.get("task_version")))
+            by_task.setdefault(task, []).append(flat)
     splitting: dict[str, list[str]] = {}
-    for (model, _task), flats in sorted(by_task.items()):
+    for (model, _task, _version), flats in sorted(by_task.items()):
         for name in sorted({name for flat in flats for name in flat}):
             # A setting one header lacks (an older file) differs too: those runs are kept apart.
             if len({_json(flat.get(name)) for flat in flats}) > 1 and name not in splitting.get(model, []):

@@ -51,9 +51,10 @@ def test_rows_are_named_by_the_settings_that_differ_within_a_task() -> None:
         "random · 8 f", "random · 16 f", "random · 32 f", "other · temperature 0.7", "other · temperature 0",
         "third", "third", "fourth · max_side 448", "fourth",
     ]
-    assert [row.display for row in row_identities([_header(), _header(task="synth_count", frames__num_frames=32)])] == [
-        "random", "random",
-    ]
+    across_tasks = [_header(), _header(task="synth_count", frames__num_frames=32)]
+    across_versions = [_header(), _header(task_version="2", frames__num_frames=16)]  # a version's own policy
+    for headers in (across_tasks, across_versions):
+        assert [row.display for row in row_identities(headers)] == ["random", "random"]
 
 
 def test_a_label_names_the_row_and_takes_it_out_of_the_comparison() -> None:
