@@ -72,6 +72,12 @@ class RunOptions:
     """Ask the task under this scoring protocol (``multi-binary``): the run is of the derived task."""
     generation: Mapping[str, Any] = field(default_factory=dict)
     """Overrides of the task's generation settings (``--max-tokens``, ``--temperature``, ``--top-p``, ``--gen``)."""
+    label: str | None = None
+    """Names the run's row in every table (``--label``); the run file goes to ``<model>/<label>/`` so that runs of
+    one task under other settings (a frame sweep) never overwrite or resume into each other."""
+    made_by: str = "run"
+    """Which command made the run (``run``; ``diagnose`` for its variant runs, which the leaderboard shows as
+    diagnostics, never as a model's row)."""
     max_consecutive_errors: int | None = 20
     """Stop the run after this many requests in a row fail with the same error (a wrong URL, a bad key);
     ``None`` or 0: never stop."""
@@ -83,10 +89,16 @@ def model_slug(model: str) -> str:
     return slug.replace(".", "_") if set(slug) <= {"."} else slug
 
 
-def run_path(out_dir: Path, model: str, task: Task, run_name: str | None = None) -> Path:
-    """Where the run file of (model, task) lives: one folder and one file name inside ``out_dir``, whatever the
-    model, task or run name holds ('../../x' included)."""
-    return Path(out_dir) / model_slug(model) / f"{model_slug(run_name or task.name)}.jsonl"
+def run_path(
+    out_dir: Path, model: str, task: Task, run_name: str | None = None, label: str | None = None
+) -> Path:
+    """Where the run file of (model, task) lives: ``<out>/<model>/<task>.jsonl``, or with a label
+    ``<out>/<model>/<label>/<task>.jsonl``; inside ``out_dir`` whatever the model, task, run name or label holds
+    ('../../x' included)."""
+    folder = Path(out_dir) / model_slug(model)
+    if label:
+        folder /= model_slug(label)
+    return folder / f"{model_slug(run_name or task.name)}.jsonl"
 
 
 def frame_policy(task: Task, options: RunOptions) -> FramePolicy:
@@ -134,6 +146,8 @@ def run_header(task: Task, model: str, model_args: dict[str, Any], options: RunO
         "dataset": dataset,
         "model": model,
         "model_args": model_args,
+        "label": options.label,
+        "made_by": options.made_by,
         "generation": generation_of(task, options).to_dict(),
         "frames": policy.to_dict(),
         "time_labels": time_labels(policy),
@@ -186,7 +200,7 @@ def run_task(
     if options.shard is not None:
         samples = sharding.select(samples, options.shard)
         run_name = f"{run_name}.shard-{options.shard.index}-of-{options.shard.count}"
-    path = run_path(options.out_dir, model, task, run_name)
+    path = run_path(options.out_dir, model, task, run_name, options.label)
     header = run_header(task, model, adapter.describe(), options)
     # How many records this run should end with (after limit, protocol and shard), and how many samples the
     # dataset has: `score` tells a killed run (INCOMPLETE n/N) from a --limit run (partial).
@@ -261,7 +275,8 @@ def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
         )
         raise RunFileError(
             f"{path} was written with a different configuration ({details}). It is never resumed into: "
-            "pass --fresh to overwrite it, or --out to write elsewhere."
+            "pass --label NAME to keep this run beside it as a row of its own (in a NAME folder), --fresh to "
+            "overwrite it, or --out to write elsewhere."
         )
     return {r["sample_id"] for r in existing.records if r.get("error") is None}
 
