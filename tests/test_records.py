@@ -264,7 +264,7 @@ def test_a_loader_named_module_attr_resolves(tmp_path: Path, monkeypatch: pytest
     assert caught.value.name == "not_installed_dependency_xyz"
     with pytest.raises(TempevalError, match="Unknown loader 'nowhere_xyz:load'"):
         get_loader("nowhere_xyz:load")
-    with pytest.raises(TempevalError, match="has no function 'nope'"):
+    with pytest.raises(TempevalError, match="module 'my_loaders' has no 'nope'"):
         get_loader("my_loaders:nope")
     sys.modules.pop("my_loaders", None)
 
