@@ -20,6 +20,7 @@ from tempeval.loaders import get_loader
 from tempeval.results import read_run
 from tempeval.scoring.metrics import get_metric
 from tempeval.scoring.scorers import get_scorer
+from tests.test_plugins import ADAPTER_MODULE, write_dist_info
 
 BROKEN = "import not_installed_dependency_xyz\n\ndef official(*args):\n    return None\n"
 
@@ -42,28 +43,8 @@ def doubled(rows, by=None):
     return {"plugin_accuracy": accuracy(rows)["accuracy"]}
 '''
 
-ADAPTER_FILE = '''
-from dataclasses import dataclass
-
-from tempeval.adapter import Adapter
-from tempeval.types import Prediction
-
-
-@dataclass(frozen=True)
-class Options:
-    letter: str = "A"
-
-
-class Echo(Adapter):
-    name = "echo"
-    Options = Options
-
-    def generate(self, requests):
-        return [Prediction(r.sample_id, f"{self.options.letter} ({self.model or 'no model'})") for r in requests]
-
-
-NOT_AN_ADAPTER = 3
-'''
+ADAPTER_FILE = f"{ADAPTER_MODULE}\n\nNOT_AN_ADAPTER = 3\n"
+"""The plugin test's adapter (answers -M letter, default B), as a file of one's own, plus a name that is no class."""
 
 
 @pytest.fixture(autouse=True)
@@ -116,12 +97,10 @@ def install_plugin(site: Path) -> None:
     """What `pip install` of a package declaring a scorer and a metric by entry point leaves in site-packages."""
     site.mkdir()
     (site / "tempeval_extras_xyz.py").write_text(PLUGIN_MODULE)
-    dist = site / "tempeval_extras_xyz-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tempeval-extras-xyz\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(
+    write_dist_info(
+        site, "tempeval-extras-xyz",
         "[tempeval.scorers]\nalways_right = tempeval_extras_xyz:always_right\n\n"
-        "[tempeval.metrics]\nplugin_accuracy = tempeval_extras_xyz:doubled\nbroken = tempeval_extras_xyz:nope\n"
+        "[tempeval.metrics]\nplugin_accuracy = tempeval_extras_xyz:doubled\nbroken = tempeval_extras_xyz:nope\n",
     )
 
 
@@ -172,15 +151,15 @@ def test_run_an_adapter_from_a_file_without_installing_it(
         return main(["run", "--model", model, "--task", "synth_direction", "--limit", "3", "--out", str(out),
                      "--synth-dir", str(synth_dir), "--no-progress", *extra])
 
-    assert run("mine/adapter.py:Echo/tiny", "-M", "letter=B") == 0
-    log = read_run(out / "adapter.py_Echo__tiny" / "synth_direction.jsonl")
-    assert log.header["model"] == "adapter.py:Echo/tiny" and log.header["model_args"] == {"letter": "B"}
-    assert [r["output"] for r in log.records] == ["B (tiny)"] * 3
+    assert run("mine/adapter.py:MiddleAdapter/tiny", "-M", "letter=C") == 0
+    log = read_run(out / "adapter.py_MiddleAdapter__tiny" / "synth_direction.jsonl")
+    assert log.header["model"] == "adapter.py:MiddleAdapter/tiny" and log.header["model_args"] == {"letter": "C"}
+    assert [r["output"] for r in log.records] == ["C"] * 3
     monkeypatch.syspath_prepend(str(tmp_path / "mine"))
-    assert run("adapter:Echo") == 0  # a module on the path, by module:Class
-    assert read_run(out / "adapter_Echo" / "synth_direction.jsonl").header["model"] == "adapter:Echo"
+    assert run("adapter:MiddleAdapter") == 0  # a module on the path, by module:Class
+    assert read_run(out / "adapter_MiddleAdapter" / "synth_direction.jsonl").header["model"] == "adapter:MiddleAdapter"
     capsys.readouterr()
-    assert run("mine/nope.py:Echo") == 2
+    assert run("mine/nope.py:MiddleAdapter") == 2
     assert f"there is no file {Path('mine/nope.py')}" in capsys.readouterr().err
     assert run("mine/adapter.py:Missing") == 2
     assert "has no 'Missing'" in capsys.readouterr().err
