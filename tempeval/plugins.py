@@ -21,8 +21,9 @@ import importlib.util
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 from tempeval.errors import TempevalError, unknown_name
@@ -62,9 +63,16 @@ def benchmark_function(name: str) -> str | None:
     return f"tempeval.benchmarks.{benchmark}:{function}" if dot and benchmark and function else None
 
 
-def entry_point_targets(group: str) -> dict[str, str]:
-    """Entry-point name -> ``module:attr`` for every installed plugin's entry in ``group``."""
-    return {entry.name: entry.value for entry in importlib.metadata.entry_points(group=group)}
+@cache
+def entry_point_targets(group: str) -> Mapping[str, str]:
+    """Entry-point name -> ``module:attr`` for every installed plugin's entry in ``group`` (read once per process:
+    scanning the installed packages takes tens of milliseconds; :func:`forget_plugins` reads them again)."""
+    return MappingProxyType({entry.name: entry.value for entry in importlib.metadata.entry_points(group=group)})
+
+
+def forget_plugins() -> None:
+    """Read the installed entry points again on next use (after installing a plugin in-process, in tests)."""
+    entry_point_targets.cache_clear()
 
 
 def known_names(kind: Kind) -> list[str]:
@@ -83,7 +91,7 @@ def resolve(kind: Kind, name: str) -> Any:
     builtin = kind.builtin.get(name)
     if builtin is not None and not isinstance(builtin, str):
         return builtin
-    plugins = entry_point_targets(kind.group)
+    plugins = entry_point_targets(kind.group) if builtin is None else {}
     explicit = ":" in name and builtin is None and name not in plugins
     target = builtin or plugins.get(name) or (name if explicit else kind.convention(name))
     if not target:

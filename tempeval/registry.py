@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from tempeval.errors import TempevalError, unknown_name
+from tempeval.plugins import forget_plugins
 from tempeval.task import Task, TaskError, is_base_file, read_task_files
 
 DATASETS_FILE = "datasets.yaml"
@@ -217,8 +218,9 @@ def load_task_path(path: str | Path) -> list[Task]:
 
 
 def reload() -> None:
-    """Forget cached task files (after installing a plugin in-process, in tests)."""
+    """Forget cached task files and plugin entry points (after installing a plugin in-process, in tests)."""
     _catalogue.cache_clear()
+    forget_plugins()
     _FILE_TASKS.clear()
 
 

@@ -109,6 +109,7 @@ def test_scorers_and_metrics_from_entry_points_score_a_run(
 ) -> None:
     install_plugin(tmp_path / "site")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    registry.reload()  # entry points are read once per process
     with pytest.raises(TempevalError, match="Unknown metric 'broken': module 'tempeval_extras_xyz' has no 'nope'"):
         get_metric("broken")
     (tmp_path / "t.yaml").write_text(
