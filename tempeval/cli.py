@@ -206,7 +206,10 @@ def _version() -> str:
 
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     """--model and its arguments (read back by :func:`_model_arguments`)."""
-    command.add_argument("--model", required=True, help="ADAPTER or ADAPTER/MODEL, e.g. random or openai/gpt-4o-mini")
+    command.add_argument(
+        "--model", required=True,
+        help="ADAPTER or ADAPTER/MODEL (random, openai/gpt-4o-mini), or an adapter file: path/to/adapter.py:Class",
+    )
     command.add_argument("-M", "--model-arg", action="append", default=[], metavar="KEY=VALUE", help="adapter argument")
     command.add_argument("--model-config", type=Path, help="YAML file of adapter arguments (-M values override it)")
     command.add_argument(
@@ -270,7 +273,7 @@ def _frame_override(args: argparse.Namespace, base: Any) -> Any:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from tempeval import registry
-    from tempeval.adapter import create_adapter
+    from tempeval.adapter import create_adapter, model_label
     from tempeval.report import error_summary, summary_table
     from tempeval.runner import run_task
     from tempeval.sharding import Shard
@@ -294,7 +297,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             options = _run_options(
                 args, frames=frames, shard=shard, protocol=args.protocol, generation=generation
             )
-            summaries.append(run_task(task, adapter, args.model, options))
+            summaries.append(run_task(task, adapter, model_label(args.model), options))
     finally:
         adapter.close()
     print(summary_table(summaries))
@@ -373,7 +376,7 @@ def _model_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
     from tempeval import registry
-    from tempeval.adapter import create_adapter
+    from tempeval.adapter import create_adapter, model_label
     from tempeval.diagnose import DiagnoseOptions, diagnose, diagnosis_table
     from tempeval.report import error_summary
     from tempeval.results import read_run, summarize
@@ -382,7 +385,8 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     adapter = create_adapter(args.model, _model_arguments(args))
     run = _run_options(args)
     try:
-        result = diagnose(task, adapter, args.model, DiagnoseOptions(frames=args.frames, single=args.single, run=run))
+        options = DiagnoseOptions(frames=args.frames, single=args.single, run=run)
+        result = diagnose(task, adapter, model_label(args.model), options)
     finally:
         adapter.close()
     print(json.dumps(result.to_json(), indent=1) if args.json else diagnosis_table(result))
