@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tempeval.plugins import Kind, benchmark_function, resolve
-from tempeval.scoring.parsers import parse
+from tempeval.scoring.parsers import parse, parse_quantity
 from tempeval.types import Score
 
 
@@ -71,6 +71,11 @@ def judge_answer(answer_format: str, answer: Any, reference: Reference) -> Score
         window = clip_window(answer, reference.duration_s)
         value = max(iou(window, (float(t[0]), float(t[1]))) for t in target_windows(target))
         return Score(value, list(window), explanation=f"IoU {value:.3f}")
+    if answer_format == "letter_window":  # the letter decides the value; metrics read the window from the answer
+        letter, predicted = answer
+        window = clip_window((float(predicted[0]), float(predicted[1])), reference.duration_s)
+        correct = letter == target[0]
+        return Score(1.0 if correct else 0.0, [letter, list(window)], explanation=f"option {letter}")
     if answer_format in ("yes_no", "true_false"):
         correct = bool(answer) == bool(target)
     elif answer_format == "number":
@@ -90,8 +95,31 @@ def strict(output: str, reference: Reference) -> Score:
     return judge_answer(reference.answer_format, parsed.answer, reference)
 
 
+MRA_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
+"""Mean relative accuracy's confidence thresholds θ = 0.50, 0.55, ..., 0.95 (VSI-Bench, VSI-SUPER)."""
+
+
+def mean_relative_accuracy(predicted: float, target: float, thresholds: tuple[float, ...] = MRA_THRESHOLDS) -> float:
+    """The share of thresholds θ at which the relative error |predicted - target| / |target| is below 1 - θ; a
+    target of 0 is met only by 0 (the relative error is undefined)."""
+    if target == 0:
+        return 1.0 if predicted == 0 else 0.0
+    error = abs(predicted - target) / abs(target)
+    return sum(error < 1.0 - theta for theta in thresholds) / len(thresholds)
+
+
+def mra(output: str, reference: Reference) -> Score:
+    """A count or measure scored by mean relative accuracy (strict: no number is unparseable, never 0)."""
+    parsed = parse_quantity(output)
+    if not parsed.ok:
+        return Score(0.0, None, parsed=False, explanation=parsed.reason)
+    value = mean_relative_accuracy(parsed.answer, float(reference.target))
+    return Score(value, parsed.answer, explanation=f"MRA {value:.2f}")
+
+
 SCORERS: dict[str, str] = {
     "strict": "tempeval.scoring.scorers:strict",
+    "mra": "tempeval.scoring.scorers:mra",
 }
 """Scorer name -> ``module:function``. Benchmark modules add their official scorers here."""
 
