@@ -3,7 +3,7 @@
 Strict rules (the default mode):
 - ``letter``: the answer is one option letter. Accepted, in this order: a bare letter ("B", "B.", "(B)"); a capital
   letter leading the answer and closed by punctuation ("B) left", "B. left", "B: left"); "answer B" / "option B" /
-  "choice B" (with "is" or ":" between), or one bracketed letter "(B)", when exactly one valid letter is named so;
+  "choice B" (with "is", ":" or "is:" between: "the final answer is: B"), or one bracketed letter "(B)", when exactly one valid letter is named so;
   the whole answer equal to one option's text (case-insensitive, a final full stop ignored); else exactly one
   option's text mentioned as whole words ("It moves down." -> "down"), only when the answer holds no negation (no,
   not, n't, never, neither, nor, none, without, instead, rather than) outside that option's own words: "There is no
@@ -73,7 +73,7 @@ def parse_letter(text: str, choices: tuple[str, ...]) -> Parsed:
     lead = re.match(r"^\W*([A-Z])\s*[).:\]]", cleaned)
     if lead and lead.group(1) in valid:
         return Parsed(lead.group(1), True)
-    for pattern in (r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-Z])\b", r"\(([A-Z])\)"):
+    for pattern in (r"(?:answer|option|choice)\s*(?:is\s*:?|:)?\s*\(?([A-Z])\b", r"\(([A-Z])\)"):
         letters = {m.upper() for m in re.findall(pattern, cleaned, flags=re.IGNORECASE)} & set(valid)
         if len(letters) == 1:
             return Parsed(letters.pop(), True)

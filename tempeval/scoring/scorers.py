@@ -100,12 +100,13 @@ MRA_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in rang
 
 
 def mean_relative_accuracy(predicted: float, target: float, thresholds: tuple[float, ...] = MRA_THRESHOLDS) -> float:
-    """The share of thresholds θ at which the relative error |predicted - target| / |target| is below 1 - θ; a
-    target of 0 is met only by 0 (the relative error is undefined)."""
+    """The share of thresholds θ at which the relative error |predicted - target| / |target| is below 1 - θ (both
+    rounded to 12 places, so 13 against 10 is an error of exactly 0.3, not below 1 - 0.7); a target of 0 is met only
+    by 0 (the relative error is undefined)."""
     if target == 0:
         return 1.0 if predicted == 0 else 0.0
-    error = abs(predicted - target) / abs(target)
-    return sum(error < 1.0 - theta for theta in thresholds) / len(thresholds)
+    error = round(abs(predicted - target) / abs(target), 12)
+    return sum(error < round(1.0 - theta, 12) for theta in thresholds) / len(thresholds)
 
 
 def mra(output: str, reference: Reference) -> Score:
