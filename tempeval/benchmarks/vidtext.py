@@ -275,8 +275,8 @@ def localization_official(output: str, reference: Reference) -> Score:
     if not isinstance(predicted, dict):
         return Score(0.0, None, explanation="JSON but not an object: IoU 0 (the official crashed)")
     start, end = predicted.get("start"), predicted.get("end")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, end)):
-        return Score(0.0, None, explanation="start or end missing or not a number: IoU 0")
+    if not all(isinstance(v, (int, float)) for v in (start, end)):  # true/false count as 1/0, as in Python
+        return Score(0.0, None, explanation="start or end missing or not a number: IoU 0 (the official crashed on text)")
     truth = (float(reference.target[0]), float(reference.target[1]))
     window = (float(start), float(end))  # type: ignore[arg-type]
     value = 0.0 if window[1] < window[0] or truth[1] < truth[0] else iou(window, truth)

@@ -4,7 +4,8 @@ Format: ``data/real_mc.json`` (1,371 questions) and ``data/synthetic_mc.json`` (
 video, question_type: "multiple-choice", question, choices: {"A": text, ...}, answer}`` where ``answer`` is the
 option's *text* (an int for counting options), not its letter; ``video`` is a hub URL
 ``https://huggingface.co/datasets/shijiezhou/VLM4D/resolve/main/<path>``, read as ``<path>`` under the videos
-folder. 1,816 questions in all (the paper's count). Meta: ``video_id``; real questions have ``perspective``
+folder. 1,816 questions in all (the paper's count). The target is the first option equal to the answer:
+``validation_633`` lists "away from the camera" twice (C and D); the judge accepts either, strict only C. Meta: ``video_id``; real questions have ``perspective``
 (``exo`` for id number <= 922, ``ego`` above, as ``acc_final_statistics.py`` splits them); synthetic ones have
 ``synthetic_kind`` (``fp``: the answer is "no" or starts "no ", the false-positive questions; else
 ``directional``).
@@ -96,8 +97,8 @@ def _sample(path: Path, record: Any, subset: str, videos: Path, task: Task) -> S
         raise TempevalError(f"{path}: record {record.get('id')} has option keys {letters}, not A, B, C, ...")
     choices = tuple(str(value) for value in record["choices"].values())
     answer = str(record["answer"])
-    if choices.count(answer) != 1:
-        raise TempevalError(f"{path}: record {record.get('id')} has answer {answer!r}, not exactly one of its options")
+    if answer not in choices:
+        raise TempevalError(f"{path}: record {record.get('id')} has answer {answer!r}, not one of its options")
     record_id = str(record["id"])
     meta: dict[str, Any] = {"video_id": str(record["video"])}
     if subset == "real":
