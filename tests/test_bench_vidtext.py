@@ -9,6 +9,7 @@ import pytest
 
 from tempeval import registry
 from tempeval.benchmarks import vidtext
+from tempeval.cli import main
 from tempeval.loaders import LoadOptions, load_samples
 from tempeval.scoring.scorers import Reference, strict
 from tempeval.types import Sample
@@ -119,3 +120,34 @@ def test_single_option_official_scores(data_root: Path) -> None:
     assert vidtext.single_option_official("B. Bottom-middle", ref).value == 1.0
     invalid = vidtext.single_option_official("(B)", ref)
     assert invalid.value == 0.0 and invalid.parsed  # wrong, not flagged: the official counts it wrong
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+ISSUE_17B_DATASETS = ("vlm4d", "mmrv", "vidtext", "vsisuper_recall", "vsisuper_count", "nextgqa", "rextime")
+
+
+@pytest.mark.parametrize("name", ISSUE_17B_DATASETS)
+def test_data_where_lists_every_file(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entry = registry.get_dataset(name)
+    assert entry.license and entry.revision
+    capsys.readouterr()
+    assert main(["data", "where", name, "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert all(f"MISSING  {tmp_path / name / str(f)}" in out for f in entry.options["annotations"])
+
+
+@pytest.mark.parametrize(
+    ("prefix", "counts"),
+    [("vidtext_", vidtext.PAPER_COUNTS), ("vlm4d_", {"real": 1371, "synthetic": 445}),
+     ("nextgqa_", {"val": 3358, "test": 5553})],
+)
+def test_paper_counts_on_the_real_files(prefix: str, counts: dict[str, int]) -> None:
+    # The real annotation files, read in place from <SHARED>/<dataset>/ (as the registry lays them out).
+    dataset = prefix.rstrip("_")
+    if not (SHARED / dataset).is_dir():
+        pytest.skip(f"the real {dataset} annotations are not in {SHARED / dataset}")
+    task_counts = {}
+    for subset in counts:
+        task = registry.get_task(prefix + subset)
+        task_counts[subset] = len(load_samples(task, registry.get_dataset(task.dataset), LoadOptions(data_dir=SHARED)))
+    assert task_counts == counts

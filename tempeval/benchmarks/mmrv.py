@@ -9,7 +9,7 @@ record's position (1-based): the official keys a question by its text. Meta: ``v
 ``Other``), ``video_id``.
 
 Prompt: the official direct prompt of ``evaluation/server_evaluation_on_MMR.py`` (``prompt_template``; the CoT one
-differs only in asking for the thinking first), the options printed as the Python list the official formats
+differs only in asking for the thinking first; its trailing spaces are not kept), the options printed as the Python list the official formats
 (``['(A) ...', '(B) ...']``), built by the loader into the question. Frames: 32 (``--frame_count`` default).
 
 Official scorer (:func:`official`: the inference script's extraction, then ``scripts/main-results.py``):
@@ -17,7 +17,7 @@ Official scorer (:func:`official`: the inference script's extraction, then ``scr
 1. the first ``[[X]]`` (X in A-L, case-sensitive), else the first ``\\boxed{X}``, else the *last* standalone letter
    A-L (``\\b([A-L])\\b``) of the upper-cased response ("I think" reads I, "a cat" reads A);
 2. with none of those, ``main-results.py`` reads the raw response upper-cased: the last ``[X]``/``(X)``, else **the
-   last character A-L anywhere** ("the man" reads E, "no idea" reads E);
+   last character A-L anywhere** ("the wolf" reads F, "no idea" reads A);
 3. a letter beyond the question's options counts (wrong); only a response without any of A-L is unparsed, and
    it is wrong, in the denominator.
 
