@@ -95,7 +95,8 @@ def test_import_official_outputs(data_root: Path, tmp_path: Path, capsys: pytest
     responses = ["Therefore, the final answer is: B", "Therefore, the final answer is: C", "right"]
     path = tmp_path / "outputs" / "real_mc_cot" / "gpt-4o_8frame.json"
     path.parent.mkdir(parents=True)
-    path.write_text(json.dumps([{**r, "response": t} for r, t in zip(records, responses)]), encoding="utf-8")
+    lines = [{**r, "response": t} for r, t in zip(records, responses, strict=True)]
+    path.write_text(json.dumps(lines), encoding="utf-8")
     out = tmp_path / "imported"
     assert main(["import", str(path), "--benchmark", "vlm4d", "--model", "gpt-4o", "--out", str(out),
                  "--data-dir", str(data_root)]) == 0

@@ -70,7 +70,9 @@ def test_mean_relative_accuracy_strict(predicted: float, target: float, value: f
         (3, 0, 0.0, 0.0),
     ],
 )
-def test_official_mra_is_inclusive_and_floating(predicted: float, target: float, official: float, strict: float) -> None:
+def test_official_mra_is_inclusive_and_floating(
+    predicted: float, target: float, official: float, strict: float
+) -> None:
     assert vsisuper.official_mra(predicted, target) == pytest.approx(official)
     assert mean_relative_accuracy(predicted, target) == pytest.approx(strict)
 

@@ -9,8 +9,9 @@ record's position (1-based): the official keys a question by its text. Meta: ``v
 ``Other``), ``video_id``.
 
 Prompt: the official direct prompt of ``evaluation/server_evaluation_on_MMR.py`` (``prompt_template``; the CoT one
-differs only in asking for the thinking first; its trailing spaces are not kept), the options printed as the Python list the official formats
-(``['(A) ...', '(B) ...']``), built by the loader into the question. Frames: 32 (``--frame_count`` default).
+differs only in asking for the thinking first; its trailing spaces are not kept), the options printed as the Python
+list the official formats (``['(A) ...', '(B) ...']``), built by the loader into the question. Frames: 32
+(``--frame_count`` default).
 
 Official scorer (:func:`official`: the inference script's extraction, then ``scripts/main-results.py``):
 
@@ -38,7 +39,8 @@ from tempeval.loaders import LoadOptions
 from tempeval.loaders.records import read_records
 from tempeval.registry import DatasetEntry
 from tempeval.scoring.parsers import LETTERS
-from tempeval.scoring.scorers import Reference, strict as tempeval_strict
+from tempeval.scoring.scorers import Reference
+from tempeval.scoring.scorers import strict as tempeval_strict
 from tempeval.task import Task
 from tempeval.types import Sample, Score, VideoRef
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tempeval.benchmarks.grounded_qa import evidence_windows, make_target, predicted_window
-from tempeval.data import convert_records, read_json, read_jsonl, require, dataset_dir
+from tempeval.data import convert_records, dataset_dir, read_json, read_jsonl, require
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry

@@ -34,7 +34,8 @@ Official scoring (``Evaluation/Evaluation.py``), with the deviations the release
    (they have ``answer``): read literally, every holistic OCR and localization item scores 0. tempeval reads
    ``answer``.
 2. **Localization** (:func:`localization_official`): the official prompt never names the text to find
-   (``run_TextLocalization`` omits the record's question); tempeval puts the question before it. The answer must be a JSON object ``{"start": s, "end": e}``
+   (``run_TextLocalization`` omits the record's question); tempeval puts the question before it. The answer must be
+   a JSON object ``{"start": s, "end": e}``
    (``json.loads`` of the whole answer: a code fence or any prose makes it IoU 0; a non-object crashed the
    original, here IoU 0); IoU 0 when an end precedes its start; no clipping. The ground truth "[0.0s, 30.0s]" (or
    "[20:15s, 20:20s]", minutes:seconds) is converted to seconds.
@@ -172,7 +173,7 @@ def _text_tracking(path: Path, record: Mapping[str, Any]) -> tuple[str, tuple[st
         raise TempevalError(f"{path}: choice labels {labels} / correct_label {record.get('correct_label')!r} are bad")
     texts = tuple(f"start_points={c['start_points']}, end_points={c['end_points']}" for c in boxes)
     lines = [f"{record['question']} We have four possible bounding boxes:"]
-    lines += [f"Option {label}: {text}" for label, text in zip(labels, texts)]
+    lines += [f"Option {label}: {text}" for label, text in zip(labels, texts, strict=True)]
     lines.append("Which option (A/B/C/D) is correct?")
     return "".join(lines), texts, str(record["correct_label"])
 
@@ -276,7 +277,7 @@ def localization_official(output: str, reference: Reference) -> Score:
         return Score(0.0, None, explanation="JSON but not an object: IoU 0 (the official crashed)")
     start, end = predicted.get("start"), predicted.get("end")
     if not all(isinstance(v, (int, float)) for v in (start, end)):  # true/false count as 1/0, as in Python
-        return Score(0.0, None, explanation="start or end missing or not a number: IoU 0 (the official crashed on text)")
+        return Score(0.0, None, explanation="start or end missing or not a number: IoU 0 (text crashed the official)")
     truth = (float(reference.target[0]), float(reference.target[1]))
     window = (float(start), float(end))  # type: ignore[arg-type]
     value = 0.0 if window[1] < window[0] or truth[1] < truth[0] else iou(window, truth)

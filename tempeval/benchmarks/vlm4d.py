@@ -5,7 +5,8 @@ video, question_type: "multiple-choice", question, choices: {"A": text, ...}, an
 option's *text* (an int for counting options), not its letter; ``video`` is a hub URL
 ``https://huggingface.co/datasets/shijiezhou/VLM4D/resolve/main/<path>``, read as ``<path>`` under the videos
 folder. 1,816 questions in all (the paper's count). The target is the first option equal to the answer:
-``validation_633`` lists "away from the camera" twice (C and D); the judge accepts either, strict only C. Meta: ``video_id``; real questions have ``perspective``
+``validation_633`` lists "away from the camera" twice (C and D); the judge accepts either, strict only C.
+Meta: ``video_id``; real questions have ``perspective``
 (``exo`` for id number <= 922, ``ego`` above, as ``acc_final_statistics.py`` splits them); synthetic ones have
 ``synthetic_kind`` (``fp``: the answer is "no" or starts "no ", the false-positive questions; else
 ``directional``).

@@ -3,7 +3,8 @@
 Strict rules (the default mode):
 - ``letter``: the answer is one option letter. Accepted, in this order: a bare letter ("B", "B.", "(B)"); a capital
   letter leading the answer and closed by punctuation ("B) left", "B. left", "B: left"); "answer B" / "option B" /
-  "choice B" (with "is", ":" or "is:" between: "the final answer is: B"), or one bracketed letter "(B)", when exactly one valid letter is named so;
+  "choice B" (with "is", ":" or "is:" between: "the final answer is: B"), or one bracketed letter "(B)", when
+  exactly one valid letter is named so;
   the whole answer equal to one option's text (case-insensitive, a final full stop ignored); else exactly one
   option's text mentioned as whole words ("It moves down." -> "down"), only when the answer holds no negation (no,
   not, n't, never, neither, nor, none, without, instead, rather than) outside that option's own words: "There is no
