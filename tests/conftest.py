@@ -67,6 +67,11 @@ def wrong_text(sample: Sample, fmt: str) -> str:
         return f"{wrong_letter}, {wrong_text(dataclasses.replace(sample, target=windows), 'window')}"
     if fmt == "number":
         return str(int(target) + 1)
+    if fmt == "letters":  # one right option too few (or, for a single one, the next option)
+        letters = list(target)
+        if len(letters) > 1:
+            return ", ".join(letters[:-1])
+        return LETTERS[(LETTERS.index(letters[0]) + 1) % len(sample.choices)]
     return "certainly not the answer"
 
 

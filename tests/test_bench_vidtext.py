@@ -152,3 +152,23 @@ def test_paper_counts_on_the_real_files(prefix: str, counts: dict[str, int]) -> 
         task = registry.get_task(prefix + subset)
         task_counts[subset] = len(load_samples(task, registry.get_dataset(task.dataset), LoadOptions(data_dir=SHARED)))
     assert task_counts == counts
+
+
+def test_holistic_reasoning(data_root: Path) -> None:
+    first = samples("holistic_reasoning", data_root)[0]
+    assert first.target == ["A", "B", "D"] and len(first.choices) == 6
+    assert first.question.endswith("F: The background music is instrumental with no lyrics.\n\nPlease output your "
+                                   "answer in the format: `Correct Answers: A, B, C`\nDo not provide any additional "
+                                   "explanations.")
+    ref = Reference("letters", first.target, first.choices)
+    assert strict("Correct Answers: A, B, D", ref).value == 1.0
+    assert strict("D, B and A", ref).value == 1.0 and strict("A, B", ref).value == 0.0
+    assert not strict("I think A and B", ref).parsed
+    # Officially the label itself adds C and A: the asked-for format reads {A, B, C, D} here, wrong.
+    assert vidtext.multi_options_official("Correct Answers: A, B, D", ref).value == 0.0
+    assert vidtext.multi_options_official("A, B, D", ref).value == 1.0
+    assert vidtext.multi_options_official("abd", ref).value == 1.0  # any A-D anywhere, upper-cased
+    # Options E-G are never read: a truth with E is matched without it.
+    with_e = Reference("letters", ["A", "B", "E"], first.choices)
+    assert vidtext.multi_options_official("A, B", with_e).value == 1.0
+    assert vidtext.multi_options_official("A, B, E", with_e).value == 1.0

@@ -1,4 +1,4 @@
-"""VidText (shuyansy/VidText @ 6f5c110c): video text understanding. Loader and scorers for seven of its eight tasks.
+"""VidText (shuyansy/VidText @ 6f5c110c): video text understanding. Loader and scorers for its eight tasks.
 
 Format: ``data/<file>.json`` (GitHub; the hub has the videos), a list of records per task; videos
 ``<folder>/videos/<video_id>.mp4`` (hub folders, one per task, ``video_folders`` in the dataset options). Sample id:
@@ -14,7 +14,7 @@ local_reasoning          LocalReasoning.json          405     multiple choice; a
 temporal_causal          tempCausalReasoning.json      99     multiple choice; accuracy
 spatial_reasoning        spatialReasoning.json         88     multiple choice; accuracy
 text_tracking            TextTracking.json            472     which bounding boxes (A-D); accuracy
-(holistic_reasoning)     holisticReasoning.json       203     three options at once: NOT registered (below)
+holistic_reasoning       holisticReasoning.json       203     three right options at once; accuracy
 =======================  ===========================  ======  =============================================
 
 Prompts: each task's official prompt from ``Evaluation/benchmark.py``, built by the loader into the question (the
@@ -49,10 +49,12 @@ Strict: F1 tasks score the same F1 (an empty answer is flagged unparseable), loc
 parser (first explicit range, else the first two times, so '{"start": 1, "end": 2}' reads too; clipped to the
 video), multiple choice tempeval's letter parser.
 
-Holistic reasoning asks for three options at once ("Correct Answers: A, B, C"; ``parse_multi_options`` keeps the
-letters A-D found anywhere in the upper-cased answer, so the requested "CORRECT ANSWERS" itself adds C and A, and
-options E-G can never be chosen). It needs an answer format for a set of letters, which tempeval does not have
-yet; it is not registered.
+4. **Holistic reasoning** (:func:`multi_options_official`) asks for three options at once ("Correct Answers: A, B,
+   C"); the inference script's ``parse_multi_options`` keeps the *set* of letters A-D found anywhere in the
+   upper-cased answer and in the ground truth, and they must be equal. So the requested label "CORRECT ANSWERS"
+   itself adds C and A (the asked-for format "Correct Answers: A, B, E" reads {A, B, C}), options E-G are never
+   read on either side (the truth "A, B, E" is {A, B}: "A, B" is right), and prose adds whatever capitals it
+   holds. Strict (answer format ``letters``): a label, then a list of option letters, the same set as the truth.
 """
 
 from __future__ import annotations
@@ -166,6 +168,23 @@ def _multiple_choice(path: Path, record: Mapping[str, Any]) -> tuple[str, tuple[
     return prompt, tuple(text for _, text in pairs), letter
 
 
+def _holistic_reasoning(path: Path, record: Mapping[str, Any]) -> tuple[str, tuple[str, ...], Any]:
+    options = record["option"]
+    if not isinstance(options, dict) or sorted(options) != list(LETTERS[: len(options)]):
+        raise TempevalError(f"{path}: a record's 'option' is not an object of letters A, B, ... -> text")
+    answer = sorted({letter.strip() for letter in str(record["answer"]).split(",")})
+    if not answer or not all(letter in options for letter in answer):
+        raise TempevalError(f"{path}: answer {record['answer']!r} is not a list of its option letters")
+    prompt = (
+        "Watch the video carefully and select the correct three answers.\n\n"
+        f"Question: {record['question']}\n\nOptions:\n"
+        + "\n".join(f"{k}: {v}" for k, v in sorted(options.items()))
+        + "\n\nPlease output your answer in the format: `Correct Answers: A, B, C`\nDo not provide any additional "
+        "explanations."
+    )
+    return prompt, tuple(str(options[k]) for k in sorted(options)), answer
+
+
 def _text_tracking(path: Path, record: Mapping[str, Any]) -> tuple[str, tuple[str, ...], Any]:
     boxes = record["choices"]
     labels = [str(c["label"]) for c in boxes]
@@ -180,6 +199,7 @@ def _text_tracking(path: Path, record: Mapping[str, Any]) -> tuple[str, tuple[st
 
 TASKS: dict[str, VidTextTask] = {
     "holistic_ocr": VidTextTask("data/holisticOCRTest1.json", "HolisticOCR", _holistic_ocr),
+    "holistic_reasoning": VidTextTask("data/holisticReasoning.json", "HolisticReasoning", _holistic_reasoning),
     "local_ocr": VidTextTask("data/LocalOCRtest.json", "LocalOCR", _local_ocr),
     "text_localization": VidTextTask("data/TextLocalization.json", "TextLocalization", _text_localization),
     "local_reasoning": VidTextTask("data/LocalReasoning.json", "LocalReasoning", _multiple_choice),
@@ -188,10 +208,10 @@ TASKS: dict[str, VidTextTask] = {
     "text_tracking": VidTextTask("data/TextTracking.json", "TextTracking", _text_tracking),
 }
 PAPER_COUNTS: dict[str, int] = {
-    "holistic_ocr": 511, "local_ocr": 546, "text_localization": 554, "local_reasoning": 405,
+    "holistic_ocr": 511, "holistic_reasoning": 203, "local_ocr": 546, "text_localization": 554, "local_reasoning": 405,
     "temporal_causal": 99, "spatial_reasoning": 88, "text_tracking": 472,
 }
-"""Items per registered task in the annotation files at 6f5c110c (holistic reasoning's 203 make 2,878)."""
+"""Items per task in the annotation files at 6f5c110c: 2,878 in all."""
 
 
 def load(task: Task, dataset: DatasetEntry, options: LoadOptions) -> list[Sample]:
@@ -282,6 +302,16 @@ def localization_official(output: str, reference: Reference) -> Score:
     window = (float(start), float(end))  # type: ignore[arg-type]
     value = 0.0 if window[1] < window[0] or truth[1] < truth[0] else iou(window, truth)
     return Score(value, list(window), explanation=f"IoU {value:.3f}")
+
+
+_A_TO_D = re.compile(r"[A-D]")
+
+
+def multi_options_official(output: str, reference: Reference) -> Score:
+    """``parse_multi_options`` on both sides: the sets of letters A-D anywhere in the upper-cased texts."""
+    predicted = sorted(set(_A_TO_D.findall(output.upper())))
+    truth = sorted(set(_A_TO_D.findall(", ".join(reference.target).upper())))
+    return Score(1.0 if predicted == truth else 0.0, predicted, explanation=f"letters A-D found: {predicted}")
 
 
 def single_option(text: str) -> str:

@@ -23,6 +23,9 @@ Strict rules (the default mode):
   answer as for ``letter`` (or a letter leading it, closed by a comma: "B, ..."); a JSON-like object with an
   ``"answer"`` letter and a ``"relevant_span"`` (or ``"span"``/``"window"``) ``[start, end]`` is read too
   (ReXTime's GPT prompt asks for one). Both parts are needed: either missing is unparseable.
+- ``letters`` (several right options at once): after an optional label ("Correct Answers:", "The answers are"),
+  the answer must be a list of option letters (separated by commas, semicolons, "and" or spaces; "(A)" and "A."
+  accepted; any case); anything else in it, a letter beyond the options, or no letter is unparseable.
 """
 
 from __future__ import annotations
@@ -238,6 +241,25 @@ def parse_letter_window(text: str, choices: tuple[str, ...]) -> Parsed:
     return Parsed((letter, window.answer), True)
 
 
+_LETTERS_LABEL = re.compile(
+    r"^(?:the\s+)?(?:correct\s+|right\s+|final\s+)?(?:answers?|options?|choices?)\s*(?:are|is)?\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_LETTERS_SEPARATOR = re.compile(r"\s*(?:[,;/&]|\band\b)\s*|\s+", re.IGNORECASE)
+
+
+def parse_letters(text: str, choices: tuple[str, ...]) -> Parsed:
+    """Parse a list of option letters ("Correct Answers: A, B, E") into a sorted tuple of distinct letters."""
+    valid = LETTERS[: len(choices)] if choices else LETTERS
+    body = _LETTERS_LABEL.sub("", text.strip().strip("`*")).strip().rstrip(".")
+    tokens = [token.strip("()[].*") for token in _LETTERS_SEPARATOR.split(body) if token.strip("()[].*")]
+    if not tokens:
+        return unparseable("no option letters found")
+    if not all(len(token) == 1 and token.upper() in valid for token in tokens):
+        return unparseable("not a list of option letters")
+    return Parsed(tuple(sorted({token.upper() for token in tokens})), True)
+
+
 def parse(answer_format: str, text: str, choices: tuple[str, ...] = ()) -> Parsed:
     """Parse ``text`` as an answer of ``answer_format``."""
     if answer_format == "letter":
@@ -252,6 +274,8 @@ def parse(answer_format: str, text: str, choices: tuple[str, ...] = ()) -> Parse
         return parse_number(text)
     if answer_format == "letter_window":
         return parse_letter_window(text, choices)
+    if answer_format == "letters":
+        return parse_letters(text, choices)
     if answer_format == "text":
         return Parsed(text.strip(), bool(text.strip()), "" if text.strip() else "empty output")
     raise ValueError(f"Unknown answer format {answer_format!r}.")
@@ -273,4 +297,6 @@ def gold_text(sample: Sample, answer_format: str) -> str:
         letter, windows = target
         start, end = windows[0] if isinstance(windows[0], (list, tuple)) else windows
         return f"{letter}, {float(start):.2f} - {float(end):.2f}"
+    if answer_format == "letters":
+        return ", ".join(target)
     return str(target)

@@ -80,6 +80,8 @@ def judge_answer(answer_format: str, answer: Any, reference: Reference) -> Score
         correct = bool(answer) == bool(target)
     elif answer_format == "number":
         correct = int(answer) == int(target)
+    elif answer_format == "letters":
+        correct = set(answer) == set(target)
     elif answer_format == "text":
         correct = str(answer).strip().lower() == str(target).strip().lower()
     else:
