@@ -46,10 +46,16 @@ def test_loader(data_root: Path) -> None:
 
 
 def test_strict_reads_the_cot_conclusion_or_the_option_text(data_root: Path) -> None:
-    sample = samples("real", data_root)[0]
-    assert strict("... Therefore, the final answer is: B", reference(sample)).value == 1.0
-    assert strict("There are no buses in the video.", reference(sample)).value == 1.0
-    assert not strict("I am not sure.", reference(sample)).parsed
+    sample = samples("real", data_root)[0]  # target B of A-D
+    ref = reference(sample)
+    # A chain of thought that weighs other options is read by its conclusion (the letter parser alone refuses it).
+    reasoning = "A is wrong, so are C and D. Therefore, the final answer is: **B**."
+    assert vlm4d.strict(reasoning, ref).value == 1.0 and not strict(reasoning, ref).parsed
+    assert vlm4d.strict("Therefore, the final answer is: (C)", ref).value == 0.0
+    assert vlm4d.strict("There are no buses in the video.", ref).value == 1.0  # no conclusion: the letter parser
+    assert not vlm4d.strict("the final answer is: B ... no, the final answer is: C", ref).parsed
+    assert not vlm4d.strict("Therefore, the final answer is: F", ref).parsed   # no option F
+    assert not vlm4d.strict("I am not sure.", ref).parsed
 
 
 def test_official_asks_the_judge_with_the_official_messages(data_root: Path) -> None:

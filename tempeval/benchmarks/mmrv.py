@@ -23,7 +23,8 @@ Official scorer (:func:`official`: the inference script's extraction, then ``scr
    it is wrong, in the denominator.
 
 Correct iff the letter equals the one in ``correctAnswer``. Strict mode (:func:`strict`): exactly one distinct
-``[[X]]`` of a valid option, else tempeval's letter parser; no fallback to a stray letter.
+``[[X]]`` (a marked letter beyond the options is unparseable), else tempeval's letter parser; no fallback to a stray
+letter.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from tempeval.loaders import LoadOptions
 from tempeval.loaders.records import read_records
 from tempeval.registry import DatasetEntry
 from tempeval.scoring.parsers import LETTERS
-from tempeval.scoring.scorers import Reference
+from tempeval.scoring.scorers import Reference, marked_letter
 from tempeval.scoring.scorers import strict as tempeval_strict
 from tempeval.task import Task
 from tempeval.types import Sample, Score, VideoRef
@@ -148,13 +149,7 @@ def official(output: str, reference: Reference) -> Score:
 
 def strict(output: str, reference: Reference) -> Score:
     """One distinct ``[[X]]`` of a valid option, else tempeval's letter parser."""
-    marked = set(_DOUBLE_BRACKET.findall(output)) & set(LETTERS[: len(reference.choices)])
-    if len(marked) == 1:
-        letter = marked.pop()
-        return Score(1.0 if letter == reference.target else 0.0, letter)
-    if len(marked) > 1:
-        return Score(0.0, None, parsed=False, explanation=f"several [[X]] answers: {', '.join(sorted(marked))}")
-    return tempeval_strict(output, reference)
+    return marked_letter(output, reference, _DOUBLE_BRACKET) or tempeval_strict(output, reference)
 
 
 def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str, dict[str, str | None]]:

@@ -16,7 +16,9 @@ Prompt: the official chain-of-thought prompt (``utils/constant.py`` ``MULTI_CHOI
 generation is temperature 1.0, 1,024 tokens, seed 215 (``utils/constant.py``); tempeval keeps temperature 0 (runs
 are reproducible) and says so in the task description.
 
-Strict mode (the default): tempeval's letter parser (a letter, or exactly one option's text).
+Strict mode (the default, :func:`strict`): the conclusion the prompt asks for, "the final answer is: B" ("**B**",
+"(B)" too; several different conclusions are unparseable), else tempeval's letter parser (a letter, or exactly one
+option's text). A chain of thought that weighs other options before concluding is read by its conclusion.
 
 Official mode (:func:`official`, ``acc_evaluation.py`` + ``utils/eval_utils.py``): every answer goes to the LLM judge
 (o4-mini in the paper, structured output ``{extracted_answer, correct}``) with the official instruction and user
@@ -40,7 +42,8 @@ from tempeval.judge import NEEDS_JUDGE, JudgeError
 from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry
 from tempeval.scoring.parsers import LETTERS
-from tempeval.scoring.scorers import Reference
+from tempeval.scoring.scorers import Reference, marked_letter
+from tempeval.scoring.scorers import strict as tempeval_strict
 from tempeval.task import Task
 from tempeval.types import Sample, Score, VideoRef
 
@@ -116,6 +119,14 @@ def _sample(path: Path, record: Any, subset: str, videos: Path, task: Task) -> S
         target=LETTERS[choices.index(answer)],
         meta=meta,
     )
+
+
+_CONCLUSION = re.compile(r"final answer is\s*:?\s*\**\s*\(?([A-Za-z])\)?(?![A-Za-z])")
+
+
+def strict(output: str, reference: Reference) -> Score:
+    """The prompt's conclusion "the final answer is: X", else tempeval's letter parser."""
+    return marked_letter(output, reference, _CONCLUSION) or tempeval_strict(output, reference)
 
 
 def judge_prompt(question: str, choices: Sequence[str], answer_text: str, response: str) -> str:

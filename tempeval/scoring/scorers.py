@@ -7,12 +7,13 @@ scorers live in their benchmark module and are registered here by name, imported
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tempeval.plugins import Kind, benchmark_function, resolve
-from tempeval.scoring.parsers import parse, parse_quantity
+from tempeval.scoring.parsers import LETTERS, parse, parse_quantity
 from tempeval.types import Score
 
 
@@ -95,6 +96,23 @@ def strict(output: str, reference: Reference) -> Score:
     if not parsed.ok:
         return Score(0.0, None, parsed=False, explanation=parsed.reason)
     return judge_answer(reference.answer_format, parsed.answer, reference)
+
+
+def marked_letter(output: str, reference: Reference, marker: re.Pattern[str]) -> Score | None:
+    """Strict reading of the answer mark a benchmark's prompt asks for ("[[B]]", "the final answer is: B"): one
+    distinct valid letter marked so is the answer, several are unparseable; ``None`` when nothing is marked (the
+    caller then falls back to :func:`strict`)."""
+    marked = {letter.upper() for letter in marker.findall(output)}
+    valid = set(LETTERS[: len(reference.choices)] if reference.choices else LETTERS)
+    if marked - valid:
+        beyond = ", ".join(sorted(marked - valid))
+        return Score(0.0, None, parsed=False, explanation=f"marked answer {beyond} is not one of the options")
+    if len(marked) > 1:
+        return Score(0.0, None, parsed=False, explanation=f"several marked answers: {', '.join(sorted(marked))}")
+    if marked:
+        letter = marked.pop()
+        return Score(1.0 if letter == reference.target else 0.0, letter, explanation=f"marked answer {letter}")
+    return None
 
 
 MRA_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
