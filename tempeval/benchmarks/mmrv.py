@@ -25,6 +25,9 @@ Official scorer (:func:`official`: the inference script's extraction, then ``scr
 Correct iff the letter equals the one in ``correctAnswer``. Strict mode (:func:`strict`): exactly one distinct
 ``[[X]]`` (a marked letter beyond the options is unparseable), else tempeval's letter parser; no fallback to a stray
 letter.
+
+Parity (checked outside the repository against the official code at 87ac4e53): 81 adversarial responses x 4
+targets, 0 disagreements with the official pipeline's letter and verdict.
 """
 
 from __future__ import annotations

