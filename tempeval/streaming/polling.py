@@ -1,7 +1,7 @@
 """Any offline adapter as a stream session: poll it every Δ seconds on the frames so far.
 
-At every poll time (multiples of ``poll_every_s``, and, with ``poll_on_query``, the moment a question is asked)
-while a question is open, the wrapped adapter gets one :class:`~tempeval.types.Request`: the frames delivered so
+At every poll time while a question is open (the first frame at or after each multiple of ``poll_every_s``, and,
+with ``poll_on_query``, the moment a question is asked, once a frame has arrived), the wrapped adapter gets one :class:`~tempeval.types.Request`: the frames delivered so
 far (the whole prefix, or the last ``window_s`` seconds), and :data:`POLL_INSTRUCTION` listing the open
 questions. The instruction is built only from the questions' ids, times and texts, which is all a session
 ever receives: no target, option key or ground-truth time reaches it. The model answers ``[ID] answer`` per
@@ -115,16 +115,17 @@ class PollingSession:
 
     def push(self, event: StreamEvent) -> Sequence[Action]:
         """Keep a frame or a question; poll when a poll is due and a question is open."""
-        step = self.config.poll_every_s
-        due = event.t >= self._next_poll * step - 1e-9
-        if due:
-            self._next_poll = math.floor(event.t / step + 1e-9) + 1
         if isinstance(event, FrameEvent):
+            # The poll grid moves with the frames: a frame at or after the next multiple of Δ is a poll time.
             self._frames.append(event)
             self._trim(event.t)
+            step = self.config.poll_every_s
+            due = event.t >= self._next_poll * step - 1e-9
+            if due:
+                self._next_poll = math.floor(event.t / step + 1e-9) + 1
         else:
             self._open[event.query_id] = event
-            due = due or self.config.poll_on_query
+            due = self.config.poll_on_query
         if not due or not self._open or not self._frames:
             return []
         return self._poll(event.t)

@@ -57,7 +57,7 @@ class VideoFrames:
         self.max_side = max_side
         self._fps = float(stream_fps)
         info = source.info(video.path)
-        start, end = clip_bounds(info, video, FramePolicy(fps=self._fps))
+        start, end = clip_bounds(info, video, FramePolicy(num_frames=None, fps=self._fps))
         self._start, self._end = start, end
         count = max(1, math.floor((end - start) * self._fps + 1e-9))
         self._segment_s = (end - start) / count
