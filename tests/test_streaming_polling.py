@@ -30,7 +30,10 @@ def polled(policy: Callable[[Request], str], config: PollingConfig | None = None
     return PollingSession(create_adapter("scripted", {"policy": policy}), config)
 
 
-def recorder(reply: Callable[[Request], str] = lambda request: "WAIT") -> tuple[list[Request], Callable[[Request], str]]:
+Policy = Callable[[Request], str]
+
+
+def recorder(reply: Policy = lambda request: "WAIT") -> tuple[list[Request], Policy]:
     seen: list[Request] = []
 
     def policy(request: Request) -> str:

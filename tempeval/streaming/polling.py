@@ -1,11 +1,11 @@
 """Any offline adapter as a stream session: poll it every Δ seconds on the frames so far.
 
-At every poll time while a question is open (the first frame at or after each multiple of ``poll_every_s``, and,
-with ``poll_on_query``, the moment a question is asked, once a frame has arrived), the wrapped adapter gets one :class:`~tempeval.types.Request`: the frames delivered so
-far (the whole prefix, or the last ``window_s`` seconds), and :data:`POLL_INSTRUCTION` listing the open
-questions. The instruction is built only from the questions' ids, times and texts, which is all a session
-ever receives: no target, option key or ground-truth time reaches it. The model answers ``[ID] answer`` per
-question it can answer now, or the wait token.
+At every poll time while a question is open (the first frame at or after each multiple of ``poll_every_s``,
+and, with ``poll_on_query``, the moment a question is asked once a frame has arrived), the wrapped adapter gets
+one :class:`~tempeval.types.Request`: the frames delivered so far (the whole prefix, or the last ``window_s``
+seconds), and :data:`POLL_INSTRUCTION` listing the open questions. The instruction is built only from the
+questions' ids, times and texts, which is all a session ever receives: no target, option key or ground-truth
+time reaches it. The model answers ``[ID] answer`` per question it can answer now, or the wait token.
 
 Frames are the ones the clock delivered, kept in memory by this session and shared by every poll: a poll never
 decodes. An adapter error is logged as :class:`~tempeval.streaming.events.Errored`, never as a response.
