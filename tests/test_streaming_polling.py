@@ -13,7 +13,7 @@ from tempeval.errors import TempevalError
 from tempeval.streaming.clock import InMemoryFrames, VirtualClock
 from tempeval.streaming.events import Errored, FrameEvent, QueryEvent, Respond, Silent
 from tempeval.streaming.polling import PollingConfig, PollingSession, parse_window
-from tempeval.streaming.session import run_stream
+from tempeval.streaming.session import Realtime, run_stream
 from tempeval.streaming.video_frames import VideoFrames
 from tempeval.types import Request, VideoRef
 from tempeval.video import FrameSource
@@ -160,3 +160,19 @@ def test_bad_polling_settings_are_refused_with_the_flag_to_fix() -> None:
     with pytest.raises(TempevalError, match="--window must be 'full' or a number"):
         parse_window("ten")
     assert parse_window("full") is None and parse_window("30") == 30.0
+
+
+def test_realtime_polling_charges_each_calls_latency_and_logs_the_frames_it_missed() -> None:
+    wall = [0.0]
+
+    def slow(request: Request) -> str:  # every call takes 2.5 s of wall clock
+        wall[0] += 2.5
+        return "WAIT"
+
+    log = run_stream(
+        polled(slow), VirtualClock(frames(8), [QueryEvent(0.0, "?", "q")]),
+        realtime=Realtime(busy="drop"), timer=lambda: wall[0],
+    )
+    # Polls at 0 s (busy to 2.5 s), 3 s (to 5.5 s), 6 s (to 8.5 s): frames 1, 2, 4, 5 and 7 arrive while busy.
+    assert [(e.event_t_s, e.taken_at_s) for e in log.entries] == [(0.0, 2.5), (3.0, 5.5), (6.0, 8.5)]
+    assert [f.t for f in log.dropped] == [1.0, 2.0, 4.0, 5.0, 7.0]
