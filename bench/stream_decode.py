@@ -15,28 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tempeval.mp4 import write_mp4  # noqa: E402
+from bench.online_workload import FPS, make_videos  # noqa: E402
 from tempeval.streaming.clock import VirtualClock  # noqa: E402
 from tempeval.streaming.events import FrameEvent  # noqa: E402
 from tempeval.streaming.video_frames import VideoFrames  # noqa: E402
 from tempeval.types import VideoRef  # noqa: E402
 from tempeval.video import FrameSource  # noqa: E402
-
-FPS = 10
-
-
-def make_videos(folder: Path, count: int, seconds: int) -> list[Path]:
-    rng = np.random.default_rng(0)
-    paths = []
-    for index in range(count):
-        base = (rng.random((120, 160, 3)) * 200).astype(np.uint8)
-        frames = (np.roll(base, shift=i, axis=1) for i in range(seconds * FPS))
-        paths.append(write_mp4(folder / f"v{index:03d}.mp4", frames, FPS))
-    return paths
 
 
 def sequential_at_rate(paths: list[Path], stream_fps: float) -> tuple[float, int]:

@@ -144,3 +144,13 @@ def test_a_video_slower_than_the_stream_rate_delivers_each_frame_once(tmp_path: 
     delivered = [e for e in VirtualClock(provider, []).events() if isinstance(e, FrameEvent)]
     assert [e.source_index for e in delivered] == [0, 1, 2, 3]
     assert [e.t for e in delivered] == pytest.approx([0.0, 1.0, 2.0, 3.0])
+
+
+def test_video_frames_of_a_clip_at_a_reduced_size(video: Path) -> None:
+    clip = VideoRef(str(video), start_s=2.0, end_s=6.0)
+    provider = VideoFrames(FrameSource(), clip, stream_fps=1.0, max_side=64)
+    delivered = [e for e in VirtualClock(provider, []).events() if isinstance(e, FrameEvent)]
+    # 1 fps over [2, 6]: midpoints 2.5, 3.5, 4.5, 5.5 -> frames 25, 35, 45, 55, on the video's own timeline.
+    assert [e.source_index for e in delivered] == [25, 35, 45, 55]
+    assert [read_barcode(e.image) for e in delivered] == [25, 35, 45, 55]
+    assert {e.image.shape for e in delivered} == {(48, 64, 3)} and provider.end_s == 6.0

@@ -8,20 +8,22 @@ import numpy as np
 import pytest
 
 from tempeval.errors import TempevalError
-from tempeval.streaming.clock import InMemoryFrames, VirtualClock
-from tempeval.streaming.events import (
+from tempeval.streaming import (
     Errored,
     FrameEvent,
     FrameStamp,
+    InMemoryFrames,
     LogEntry,
     QueryEvent,
+    Realtime,
     Respond,
     Silent,
     StreamEvent,
     StreamLog,
+    VirtualClock,
+    run_stream,
 )
 from tempeval.streaming.scripted import Cue, ScriptedStreamSession
-from tempeval.streaming.session import Realtime, run_stream
 
 PIXEL = np.zeros((2, 2, 3), dtype=np.uint8)
 
@@ -144,6 +146,7 @@ def test_the_log_round_trips_through_json() -> None:
          "entry 0: action: .* is not an action"),
         ({"stream_id": "s", "entries": [], "frames": [{"t": 0, "source_index": 1.5}]},
          "frame 0: source_index must be a whole number"),
+        ({"stream_id": "s", "entries": [[1.0, 1.0]], "frames": []}, "entry 0: expected a JSON object"),
     ],
 )
 def test_a_bad_log_record_names_the_entry_and_the_fix(record: dict[str, object], message: str) -> None:

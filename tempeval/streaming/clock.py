@@ -48,18 +48,8 @@ class InMemoryFrames:
         check_stream_fps(stream_fps)
         self._frames = sorted(frames, key=lambda frame: frame.t)
         self._times = [frame.t for frame in self._frames]
-        self._fps = float(stream_fps)
-        self._end = float(end_s) if end_s is not None else (self._times[-1] if self._times else 0.0)
-
-    @property
-    def stream_fps(self) -> float:
-        """Frames per second the stream is sampled at."""
-        return self._fps
-
-    @property
-    def end_s(self) -> float:
-        """Time the stream ends."""
-        return self._end
+        self.stream_fps = float(stream_fps)
+        self.end_s = float(end_s) if end_s is not None else (self._times[-1] if self._times else 0.0)
 
     def frames_between(self, after_s: float, until_s: float) -> Sequence[FrameEvent]:
         """The frames with ``after_s < t <= until_s``."""

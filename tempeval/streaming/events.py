@@ -128,6 +128,7 @@ class LogEntry:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "log entry") -> LogEntry:
         """Inverse of :meth:`to_dict`; a missing or non-numeric time is an error naming ``where``."""
+        _need_object(data, where)
         times = [_seconds(data, key, where) for key in ("taken_at_s", "event_t_s", "latency_s")]
         return cls(times[0], times[1], action_from_dict(data.get("action", {}), f"{where}: action"), times[2])
 
@@ -150,6 +151,7 @@ class FrameStamp:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "frame stamp") -> FrameStamp:
         """Inverse of :meth:`to_dict`."""
+        _need_object(data, where)
         index = data.get("source_index")
         if isinstance(index, bool) or not isinstance(index, int):
             raise TempevalError(f"{where}: source_index must be a whole number, got {index!r}. Re-run the stream.")
@@ -184,6 +186,7 @@ class StreamLog:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str = "stream log") -> StreamLog:
         """Inverse of :meth:`to_dict`; errors name ``where`` and the entry."""
+        _need_object(data, where)
         stream_id = data.get("stream_id")
         entries, frames = data.get("entries"), data.get("frames")
         if not isinstance(stream_id, str) or not isinstance(entries, list) or not isinstance(frames, list):
@@ -203,3 +206,8 @@ def _seconds(data: Mapping[str, Any], key: str, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise TempevalError(f"{where}: {key} must be a finite number of seconds, got {value!r}. Re-run the stream.")
     return float(value)
+
+
+def _need_object(data: Any, where: str) -> None:
+    if not isinstance(data, Mapping):
+        raise TempevalError(f"{where}: expected a JSON object, got {data!r}. Re-run the stream to write it again.")

@@ -55,11 +55,13 @@ class VideoFrames:
         self.source = source
         self.video = video
         self.max_side = max_side
-        self._fps = float(stream_fps)
+        self.stream_fps = float(stream_fps)
         info = source.info(video.path)
-        start, end = clip_bounds(info, video, FramePolicy(num_frames=None, fps=self._fps))
-        self._start, self._end = start, end
-        count = max(1, math.floor((end - start) * self._fps + 1e-9))
+        start, end = clip_bounds(info, video, FramePolicy(num_frames=None, fps=self.stream_fps))
+        self._start = start
+        self.end_s = end
+        """End of the clip, in seconds of the video."""
+        count = max(1, math.floor((end - start) * self.stream_fps + 1e-9))
         self._segment_s = (end - start) / count
         grid = select_frames(info, VideoRef(video.path, start, end), FramePolicy(num_frames=count), video.path)
         self._grid = grid
@@ -69,22 +71,12 @@ class VideoFrames:
         self._positions = [p for p, index in enumerate(grid) if p == 0 or grid[p - 1] != index]
         self._delivered = frozenset(self._positions)
         self._times = [float(times[grid[p]]) for p in self._positions]
-        self._chunk_len = max(1, math.ceil(chunk_s * self._fps))
+        self._chunk_len = max(1, math.ceil(chunk_s * self.stream_fps))
         self._held: dict[int, FrameEvent] = {}
         """Decoded, not yet delivered frames by grid position."""
         self._decoded_chunks: set[int] = set()
         self.decoded_frames = 0
         """Frames asked of the frame source so far (one chunk request counts its frames)."""
-
-    @property
-    def stream_fps(self) -> float:
-        """Frames per second of the stream."""
-        return self._fps
-
-    @property
-    def end_s(self) -> float:
-        """End of the clip, in seconds of the video."""
-        return self._end
 
     @property
     def frame_times_s(self) -> tuple[float, ...]:
