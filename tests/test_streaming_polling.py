@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tempeval.adapter import create_adapter
+from tempeval.adapter import Capabilities, create_adapter
+from tempeval.adapters.scripted import ScriptedAdapter
 from tempeval.errors import TempevalError
 from tempeval.streaming.clock import InMemoryFrames, VirtualClock
 from tempeval.streaming.events import Errored, FrameEvent, QueryEvent, Respond, Silent
@@ -176,3 +177,14 @@ def test_realtime_polling_charges_each_calls_latency_and_logs_the_frames_it_miss
     # Polls at 0 s (busy to 2.5 s), 3 s (to 5.5 s), 6 s (to 8.5 s): frames 1, 2, 4, 5 and 7 arrive while busy.
     assert [(e.event_t_s, e.taken_at_s) for e in log.entries] == [(0.0, 2.5), (3.0, 5.5), (6.0, 8.5)]
     assert [f.t for f in log.dropped] == [1.0, 2.0, 4.0, 5.0, 7.0]
+
+
+def test_polls_never_send_more_images_than_the_adapter_takes() -> None:
+    class FewImages(ScriptedAdapter):
+        capabilities = Capabilities(max_images=2)
+
+    seen, policy = recorder()
+    adapter = FewImages("", ScriptedAdapter.Options(policy=policy))
+    run_stream(PollingSession(adapter), VirtualClock(frames(5), [QueryEvent(0.0, "?", "q")]))
+    assert seen[-1].frames is not None and seen[-1].frames.timestamps == (0.0, 4.0)
+    assert len({r.sample_id for r in seen}) == len(seen) == 5  # every poll has its own id

@@ -142,9 +142,11 @@ class PollingSession:
             self._frames = keep or self._frames[-1:]
 
     def poll_frames(self) -> list[FrameEvent]:
-        """The frames the next poll shows: the window, thinned to ``max_frames`` (the newest always kept)."""
+        """The frames the next poll shows: the window, thinned to ``max_frames`` and to the adapter's
+        ``capabilities.max_images`` (the newest frame always kept)."""
         frames = self._frames
-        cap = self.config.max_frames
+        caps = [cap for cap in (self.config.max_frames, self.adapter.capabilities.max_images) if cap is not None]
+        cap = min(caps, default=None)
         if cap is None or len(frames) <= cap:
             return list(frames)
         picks = np.unique(np.round(np.linspace(0, len(frames) - 1, cap)).astype(int))
@@ -169,7 +171,7 @@ class PollingSession:
         stream_id = self.opening.stream_id if self.opening else "stream"
         seen_from = shown[0].t if self.config.window_s is not None else 0.0
         request = Request(
-            sample_id=f"{stream_id}@{now_s:.3f}",
+            sample_id=f"{stream_id}#poll{len(self.prompts)}@{now_s:.3f}",
             prompt=prompt,
             frames=Frames(
                 images=tuple(frame.image for frame in shown),
