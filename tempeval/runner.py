@@ -493,6 +493,7 @@ def build_record(
         "query_time_s": sample.query_time_s,
         "duration_s": duration_s,
         "meta": dict(sample.meta),
+        "prompt": request.prompt if request else None,
         "prompt_sha": prompt_sha(request.prompt) if request else None,
         "context_sha": prompt_sha(sample.context) if sample.context else None,
         # The true time and stream index of each frame, in the order shown; the times the model was told.
