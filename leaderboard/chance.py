@@ -39,7 +39,7 @@ def chance_level(header: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
     if not odds or any(p is None for p in odds):
         return Chance(None, "none: not every answer is a choice among listed options or yes/no")
     known = [float(p) for p in odds if p is not None]
-    spec = next((m for m in header.get("metrics") or () if m.get("name") == headline), {})
+    spec: Mapping[str, Any] = next((m for m in header.get("metrics") or () if m.get("name") == headline), {})
     by = spec.get("by")
     if headline == "accuracy":
         return Chance(100.0 * float(np.mean(known)), "mean over samples of 1 / number of options")

@@ -194,14 +194,17 @@ def macro_interval(
         return None, "no CI: a member task has no headline value"
     member_draws = []
     for place, (run, summary) in enumerate(sorted(chosen, key=lambda pair: pair[1].task)):
-        with keeping_draws():
-            recomputed, _ = _headline(spec, run, summarize(run))
-        if recomputed is None or recomputed.draws is None:
+        member: MetricValue | None = headlines[summary.task]
+        if member is not None and member.draws is None:  # a summary made without them: compute it again
+            with keeping_draws():
+                member, _ = _headline(spec, run, summarize(run, headline_draws=True))
+        if member is None or member.draws is None:
             return None, (
                 f"no CI: {summary.task}'s {summary.headline} has no bootstrap interval to combine "
                 "(fewer than two videos, or a metric that gives none)"
             )
-        if recomputed.value != headlines[summary.task].value:
+        if member.value != headlines[summary.task].value:
             return None, f"no CI: {summary.task}'s scores differ from those in its run file (rescored)"
-        member_draws.append(np.random.default_rng(place).permutation(recomputed.draws))
+        member_draws.append(np.random.default_rng(place).permutation(member.draws))
     return percentile_interval(mean_of_draws(member_draws)), ""
+

@@ -16,7 +16,7 @@ from tempeval.results import RunFile, read_run, summarize
 
 
 def _group(tmp_path: Path, group: str, *, records: int = 40, shuffle: bool = False,
-           edit: Any = None) -> GroupSummary:
+           edit: Any = None, draws: bool = False) -> GroupSummary:
     tasks = registry.tasks()
     runs: list[RunFile] = []
     for index, task in enumerate(sorted(registry.groups()[group])):
@@ -27,7 +27,7 @@ def _group(tmp_path: Path, group: str, *, records: int = 40, shuffle: bool = Fal
             random.Random(task).shuffle(rows)
         header = synthetic_header(tasks[task], "m", "2025-03-01T10:00:00+00:00")
         runs.append(read_run(write_run(tmp_path / f"{task}.jsonl", header, rows)))
-    [found] = summarize_groups(runs, [summarize(r) for r in runs])
+    [found] = summarize_groups(runs, [summarize(r, headline_draws=draws) for r in runs])
     return found
 
 
@@ -50,6 +50,16 @@ def test_group_ci_is_deterministic_and_independent_of_record_order(tmp_path: Pat
     again = _group(tmp_path / "b", "synth", shuffle=True)
     assert first.metrics["average"].ci == again.metrics["average"].ci
     assert first.metrics["average"].value == again.metrics["average"].value
+
+
+def test_summaries_with_headline_draws_give_the_same_ci_without_computing_again(tmp_path: Path) -> None:
+    kept = _group(tmp_path / "a", "synth", draws=True)  # what the leaderboard passes: draws kept by summarize
+    again = _group(tmp_path / "b", "synth")  # what 'tempeval score' passes: computed again for the CI
+    assert kept.metrics["average"].ci == again.metrics["average"].ci is not None
+    run = read_run(next((tmp_path / "a").glob("synth_order.jsonl")))
+    summary = summarize(run, headline_draws=True)
+    assert summary.metrics["accuracy"].draws is not None and len(summary.metrics["accuracy"].draws) > 900
+    assert all(m.draws is None for name, m in summary.metrics.items() if name != "accuracy")
 
 
 def test_micro_group_ci_resamples_videos_across_members(tmp_path: Path) -> None:

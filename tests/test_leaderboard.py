@@ -446,7 +446,8 @@ def test_group_cells_carry_bootstrap_cis_into_the_csv(site: Path, data: dict[str
 
 
 def test_chance_levels_per_task_and_benchmark(data: dict[str, Any]) -> None:
-    assert data["tasks"]["synth_order"]["chance"] == {"value": 25.0, "rule": "mean over samples of 1 / number of options"}
+    rule = "mean over samples of 1 / number of options"
+    assert data["tasks"]["synth_order"]["chance"] == {"value": 25.0, "rule": rule}
     assert data["tasks"]["charades_sta"]["chance"]["value"] is None
     assert "grounding" in data["tasks"]["charades_sta"]["chance"]["rule"]
     benches = {b["id"]: b for b in data["benchmarks"]}
@@ -511,9 +512,14 @@ def test_records_keep_their_prompt_and_strips_picture_the_frames_seen(real_site:
 
 
 def test_no_thumbnails_when_asked(real_site: Path, tmp_path: Path) -> None:
-    index = lb.build([real_site.parent / "runs"], tmp_path / "site", thumbnails=False)
-    assert not (index.parent / "thumbs").exists()
-    assert (index.parent / "data.json").read_bytes() == (real_site / "data.json").read_bytes()
+    from tempeval.cli import main
+
+    assert main(["leaderboard", "build", str(real_site.parent / "runs"), "-o", str(tmp_path / "site"),
+                 "--no-thumbnails"]) == 0
+    assert not (tmp_path / "site" / "thumbs").exists() and (real_site / "thumbs").is_dir()
+    assert (tmp_path / "site" / "data.json").read_bytes() == (real_site / "data.json").read_bytes()
+    [run] = _runs_by(_data_of(real_site), model="random", task="synth_direction")
+    assert '"strips":{}' in (tmp_path / "site" / "samples" / f"{run['id']}.js").read_text(encoding="utf-8")
 
 
 def test_overview_bold_rule_frames_and_chance_row(browser: Any, real_site: Path) -> None:
@@ -528,7 +534,8 @@ def test_overview_bold_rule_frames_and_chance_row(browser: Any, real_site: Path)
              td.find_element(By.CSS_SELECTOR, "button.cell").get_attribute("data-bench")) for td in best] == [
         ("strong", "tempcompass")
     ]
-    top, runner_up = sorted((c for c in data["cells"] if c["benchmark"] == "charades_sta"), key=lambda c: -c["value"])[:2]
+    charades = [c for c in data["cells"] if c["benchmark"] == "charades_sta"]
+    top, runner_up = sorted(charades, key=lambda c: -c["value"])[:2]
     assert top["ci"][0] <= runner_up["ci"][1]  # overlapping: no bold in that column (checked above)
     assert "does not overlap the runner-up's" in browser.find_element(By.ID, "legend").text
     frames = browser.find_element(By.CSS_SELECTOR, "tr[data-model='strong'] td.frames").text
@@ -604,5 +611,6 @@ def test_sample_browser_shows_prompt_frames_and_timeline(browser: Any, real_site
     # A run file from before records kept the prompt says so.
     [old] = _runs_by(_data_of(site), model="alpha", task="synth_order")
     _open(browser, (site / "index.html").as_uri() + f"#/run/{old['id']}", "table.samples tbody tr")
-    assert "prompt not stored (run made by tempeval 0.1.0" in browser.find_element(By.CSS_SELECTOR, ".prompt-missing").text
+    missing = browser.find_element(By.CSS_SELECTOR, ".prompt-missing").text
+    assert "prompt not stored (run made by tempeval 0.1.0" in missing
     _no_console_errors(browser)

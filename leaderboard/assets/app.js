@@ -547,7 +547,7 @@
     if (!scored.length) return null;
     const chance = b.chance && isNum(b.chance.value) ? b.chance.value : null;
     const charts = [barChart({
-      title: `${b.label}: ${b.metric} per model (95% CI)`, chance, id: "score-chart",
+      title: `${b.metric} per model (95% CI)`, chance, id: "score-chart",
       groups: scored.map((c) => ({ label: modelName(c.model), bars: [{ label: modelName(c.model), value: c.value, ci: c.ci, series: 0 }] })),
     })];
     const rows = b.is_group
