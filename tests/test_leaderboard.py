@@ -457,8 +457,8 @@ def test_chance_levels_per_task_and_benchmark(data: dict[str, Any]) -> None:
 
 def _real_runs(root: Path) -> None:
     """Runs the runner wrote (videos, frame indices, prompts): the random baseline on a multiple-choice and a
-    grounding task; a copy whose videos are gone; and synthetic TempCompass and Charades-STA runs of a strong
-    and a weak model."""
+    grounding task; a copy whose videos are gone and one without prompts (an older tempeval); synthetic
+    TempCompass and Charades-STA runs of a strong and a weak model."""
     from tempeval.adapter import create_adapter
     from tempeval.loaders import LoadOptions
     from tempeval.runner import RunOptions, run_task
@@ -472,6 +472,8 @@ def _real_runs(root: Path) -> None:
     header = dict(json.loads(lines[0]), model="moved")
     moved = [dict(json.loads(line), video="/nowhere/clip.mp4") for line in lines[1:]]
     write_run(root / "moved" / "synth_direction.jsonl", header, moved)
+    old = [{k: v for k, v in json.loads(line).items() if k != "prompt"} for line in lines[1:]]
+    write_run(root / "old" / "synth_direction.jsonl", dict(header, model="old", tempeval_version="0.0.9"), old)
     for model, skill in (("strong", 0.95), ("weak", 0.15)):
         for task in sorted(registry.groups()["tempcompass"]):
             _run(root, model, task, day=5, skill=skill)
@@ -577,7 +579,7 @@ def test_benchmark_charts_have_a_bar_and_whisker_per_model(browser: Any, real_si
     _no_console_errors(browser)
 
 
-def test_sample_browser_shows_prompt_frames_and_timeline(browser: Any, real_site: Path, site: Path) -> None:
+def test_sample_browser_shows_prompt_frames_and_timeline(browser: Any, real_site: Path) -> None:
     from selenium.webdriver.common.by import By
 
     data = _data_of(real_site)
@@ -609,8 +611,8 @@ def test_sample_browser_shows_prompt_frames_and_timeline(browser: Any, real_site
         assert len(timeline.find_elements(By.CSS_SELECTOR, "rect.tl-pred")) == 1 and "predicted" in timeline.text
     _no_console_errors(browser)
     # A run file from before records kept the prompt says so.
-    [old] = _runs_by(_data_of(site), model="alpha", task="synth_order")
-    _open(browser, (site / "index.html").as_uri() + f"#/run/{old['id']}", "table.samples tbody tr")
+    [old] = _runs_by(data, model="old")
+    _open(browser, (real_site / "index.html").as_uri() + f"#/run/{old['id']}", "table.samples tbody tr")
     missing = browser.find_element(By.CSS_SELECTOR, ".prompt-missing").text
-    assert "prompt not stored (run made by tempeval 0.1.0" in missing
+    assert "prompt not stored (run made by tempeval 0.0.9" in missing
     _no_console_errors(browser)
