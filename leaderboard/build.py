@@ -526,10 +526,6 @@ def _cells(
                 notes = list(group.warnings) if group else []
                 ci_note = group.ci_note if group else ""
                 metric = group.metrics.get(bench["metric"]) if group else None
-                if metric is not None and metric.ci is None and len(bench["tasks"]) == 1:
-                    # A macro "mean" of one task is that task's headline: its CI is the group score's CI.
-                    own = members[0].summarized.metrics.get(members[0].summarized.headline)
-                    metric = own if own is not None and own.value == metric.value else metric
             else:
                 metric = members[0].summarized.metrics.get(bench["metric"])
             summaries = [r.summarized for r in members]

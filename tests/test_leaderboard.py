@@ -443,6 +443,9 @@ def test_group_cells_carry_bootstrap_cis_into_the_csv(site: Path, data: dict[str
     assert float(rows["alpha"]["synth ci_high"]) == pytest.approx(alpha["ci"][1], abs=1e-4)
     [result] = [g for g in data["group_results"] if g["group"] == "synth" and g["model"] == "alpha"]
     assert result["metrics"]["average"]["ci"] == alpha["ci"] and result["ci_note"] == ""
+    # A macro group of one task: the bootstrap of a mean of one is that task's own interval.
+    [charades] = _runs_by(data, model=HOSTILE, task="charades_sta")
+    assert _cell(data, HOSTILE, "charades_sta")["ci"] == charades["metrics"]["R1@0.5"]["ci"] is not None
 
 
 def test_chance_levels_per_task_and_benchmark(data: dict[str, Any]) -> None:
