@@ -45,6 +45,10 @@ class Capabilities:
     """Takes a video (frames with their timing) as one input."""
     timestamps_in_text: bool = True
     """Frame times can be told to the model (needed for grounding and online tasks)."""
+    samples_frames: bool = False
+    """The model's server takes a video file and samples its frames itself: the harness decodes nothing, sends the
+    visible window (``Request.video_path``, ``video_window_s``, ``frame_policy``) and records the frame policy with
+    ``sampling='server'``."""
     max_side: int | None = None
     """Largest frame side (pixels) the adapter sends; ``None`` is no limit. The harness decodes at the smaller of
     this and ``--max-side`` and records it in the run's frame policy: an adapter never resizes frames itself."""
