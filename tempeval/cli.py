@@ -129,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     board_build.add_argument("runs", nargs="+", type=Path, metavar="RUNS_DIR", help="folders of run files, or files")
     board_build.add_argument("-o", "--out", type=Path, required=True, metavar="SITE_DIR", help="folder for the site")
     board_build.add_argument("--models", type=Path, help="model metadata YAML (default: models.yaml beside the runs)")
+    board_build.add_argument("--thumbnails", action=argparse.BooleanOptionalAction, default=True,
+                             help="pictures of the frames the first samples of each run saw, where the videos are "
+                                  "found (default: on)")
     board_build.set_defaults(handler=_cmd_leaderboard_build)
     board_serve = actions.add_parser("serve", help="preview a built site on http://127.0.0.1")
     board_serve.add_argument("site", type=Path, metavar="SITE_DIR")
@@ -418,7 +421,8 @@ def _model_config(path: Path | None) -> dict[str, Any]:
 def _cmd_leaderboard_build(args: argparse.Namespace) -> int:
     from tempeval.leaderboard.build import build
 
-    index = build(args.runs, args.out, args.models, report=print)  # every run left off the overview, and why
+    # every run left off the overview, and why
+    index = build(args.runs, args.out, args.models, report=print, thumbnails=args.thumbnails)
     print(f"Leaderboard written to {index.parent}/: open {index.resolve()} in a browser, or run "
           f"'tempeval leaderboard serve {index.parent}'.")
     return 0

@@ -511,6 +511,9 @@ def build_record(
     output, thought = split_reasoning(prediction.text, tags)
     parts = [part for part in (prediction.reasoning, thought) if part]
     reasoning = "\n".join(parts) if parts else None
+    prompt = request.prompt if request else None
+    if prompt is not None and sample.context:  # a context (a transcript) is in many records: kept once, by its hash
+        prompt = prompt.replace(sample.context, f"[context {prompt_sha(sample.context)}, not repeated here]")
     record: dict[str, Any] = {
         "sample_id": sample.id,
         "video_id": sample.meta.get("video_id") or (Path(sample.video.path).stem if sample.video else None),
@@ -522,6 +525,7 @@ def build_record(
         "query_time_s": sample.query_time_s,
         "duration_s": duration_s,
         "meta": dict(sample.meta),
+        "prompt": prompt,
         "prompt_sha": prompt_sha(request.prompt) if request else None,
         "context_sha": prompt_sha(sample.context) if sample.context else None,
         # The true time and stream index of each frame, in the order shown; the times the model was told.

@@ -946,3 +946,22 @@ class FrameSource:
         if self.decoder == "decord":
             return _decode_decord(info, wants)
         return _decode_pyav(info, wants, demuxed)
+
+
+def read_frames(path: str, indices: Sequence[int], max_side: int | None = None) -> list[np.ndarray]:
+    """The frames at the stream ``indices`` of one video, in the order given (RGB, read-only, the longer side at
+    most ``max_side``): exactly the frames a run recorded as seen (its records' ``frame_indices``).
+
+    Raises:
+        VideoError: The video is missing or unreadable, or has no frame at one of ``indices``.
+    """
+    info = probe(path)
+    wanted = sorted(set(indices))
+    outside = [index for index in wanted if not 0 <= index < info.num_frames]
+    if outside:
+        raise _error(
+            path, f"has no frame {outside[0]} (it has {info.num_frames})",
+            "The file is not the one the run read; put that video back, or rebuild without it.",
+        )
+    decoded = _decode_pyav(info, {index: {max_side} for index in wanted})
+    return [decoded[(index, max_side)] for index in indices]
