@@ -56,7 +56,10 @@ def test_lines_unparseable(text: str, reason: str) -> None:
 
 
 def test_json_objects_triples_and_fences() -> None:
-    objects = '```json\n[{"start": 0, "end": 2.5, "caption": "a cat"}, {"timestamp": ["0:03", "0:04"], "sentence": "it jumps"}]\n```'
+    objects = (
+        '```json\n[{"start": 0, "end": 2.5, "caption": "a cat"}, '
+        '{"timestamp": ["0:03", "0:04"], "sentence": "it jumps"}]\n```'
+    )
     assert parse_events(objects).answer == (Event(0.0, 2.5, "a cat"), Event(3.0, 4.0, "it jumps"))
     triples = '[[0, 1, "a cat"], [1, 2.0, "it jumps"]]'
     assert parse_event_json(triples).answer == (Event(0.0, 1.0, "a cat"), Event(1.0, 2.0, "it jumps"))

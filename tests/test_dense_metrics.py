@@ -28,14 +28,14 @@ GT = (Event(0, 10, "a man cuts onions"), Event(10, 20, "he fries them"), Event(2
 
 def exact_match(references: Sequence[str], candidates: Sequence[str]) -> tuple[float, list[float]]:
     """An injectable caption metric: 1 per identical pair; the corpus score is their mean."""
-    scores = [float(r == c) for r, c in zip(references, candidates)]
+    scores = [float(r == c) for r, c in zip(references, candidates, strict=True)]
     return (sum(scores) / len(scores) if scores else 0.0), scores
 
 
 def word_overlap(references: Sequence[str], candidates: Sequence[str]) -> list[float]:
     """An injectable SODA pair scorer: Jaccard overlap of the words."""
     out = []
-    for r, c in zip(references, candidates):
+    for r, c in zip(references, candidates, strict=True):
         a, b = set(r.split()), set(c.split())
         out.append(len(a & b) / len(a | b))
     return out
@@ -96,7 +96,8 @@ def test_caption_scores_average_pairs_per_video_then_thresholds() -> None:
     assert caption_scores([gold, shifted, DenseSample("c", "vc", None, GT)], exact_match) == [1.0, 0.5, 0.0]
     out = captioning_metrics([gold, shifted], {"exact": exact_match}, word_overlap)
     assert out["exact"].value == pytest.approx(75.0)
-    assert out["SODA_c"].value == pytest.approx(100 * (1.0 + soda_c(shifted.predicted or (), GT, word_overlap).f_measure) / 2)
+    shifted_soda = soda_c(shifted.predicted or (), GT, word_overlap).f_measure
+    assert out["SODA_c"].value == pytest.approx(100 * (1.0 + shifted_soda) / 2)
 
 
 def test_order_preserving_matching_hand_computed() -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 CaptionMetric = Callable[[Sequence[str], Sequence[str]], tuple[float, list[float]]]
@@ -84,7 +84,7 @@ def tokenize(captions: Sequence[str]) -> list[str]:
     return [tokenized[i][0] for i in range(len(captions))]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scorer(name: str) -> Any:
     """One pycocoevalcap scorer per process (METEOR keeps its Java process open between calls)."""
     if name == "BLEU-4":

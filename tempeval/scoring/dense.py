@@ -98,7 +98,7 @@ def localisation(predicted: Sequence[Event] | None, target: Sequence[Event], thr
     predicted = predicted[:MAX_PROPOSALS]
     hits = [[official_tiou(p, g) > threshold for g in target] for p in predicted]
     precision = sum(any(row) for row in hits) / len(predicted)
-    recall = sum(any(column) for column in zip(*hits)) / len(target)
+    recall = sum(any(column) for column in zip(*hits, strict=True)) / len(target)
     return precision, recall
 
 
@@ -127,13 +127,13 @@ def localisation_metrics(samples: Sequence[DenseSample]) -> dict[str, MetricValu
     out: dict[str, MetricValue] = {}
     for t, values in per_threshold.items():
         precision, recall = [v[0] for v in values], [v[1] for v in values]
-        out[f"Precision@{t}"] = ratio([Unit(c, p) for c, p in zip(clusters, precision)])
-        out[f"Recall@{t}"] = ratio([Unit(c, r) for c, r in zip(clusters, recall)])
+        out[f"Precision@{t}"] = ratio([Unit(c, p) for c, p in zip(clusters, precision, strict=True)])
+        out[f"Recall@{t}"] = ratio([Unit(c, r) for c, r in zip(clusters, recall, strict=True)])
         out[f"F1@{t}"] = _f1_of_means(precision, recall, clusters)
     mean_p = [float(np.mean([per_threshold[t][i][0] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
     mean_r = [float(np.mean([per_threshold[t][i][1] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
-    out["Precision"] = ratio([Unit(c, p) for c, p in zip(clusters, mean_p)])
-    out["Recall"] = ratio([Unit(c, r) for c, r in zip(clusters, mean_r)])
+    out["Precision"] = ratio([Unit(c, p) for c, p in zip(clusters, mean_p, strict=True)])
+    out["Recall"] = ratio([Unit(c, r) for c, r in zip(clusters, mean_r, strict=True)])
     out["F1"] = _f1_of_means(mean_p, mean_r, clusters)
     return out
 
@@ -153,12 +153,14 @@ def caption_pairs(sample: DenseSample, threshold: float) -> list[tuple[str, str]
     return pairs
 
 
-def caption_scores(samples: Sequence[DenseSample], metric: captions.CaptionMetric) -> list[float]:
+def caption_scores(
+    samples: Sequence[DenseSample], metric: captions.CaptionMetric, thresholds: Sequence[float] = TIOU_THRESHOLDS
+) -> list[float]:
     """Each video's caption score averaged over the tIoU thresholds (0 for a video without predictions)."""
     out = []
     for sample in samples:
         per_threshold = []
-        for t in TIOU_THRESHOLDS:
+        for t in thresholds:
             pairs = caption_pairs(sample, t)
             per_threshold.append(metric([r for r, _ in pairs], [c for _, c in pairs])[0] if pairs else 0.0)
         out.append(float(np.mean(per_threshold)))
@@ -190,7 +192,7 @@ def captioning_metrics(
 ) -> dict[str, MetricValue]:
     """Each caption metric on matched pairs, and SODA_c where ``soda_score`` is given; captions already tokenized."""
     out = {
-        name: ratio([Unit(s.cluster, v) for s, v in zip(samples, caption_scores(samples, metric))])
+        name: ratio([Unit(s.cluster, v) for s, v in zip(samples, caption_scores(samples, metric), strict=True)])
         for name, metric in metrics.items()
     }
     if soda_score is not None:

@@ -66,7 +66,7 @@ def window_set_f1(predicted: Sequence[Window], target: Sequence[Window], thresho
         return 0.0
     ious = iou_matrix(predicted, target)
     precision = sum(max(row) >= threshold for row in ious) / len(predicted)
-    recall = sum(max(column) >= threshold for column in zip(*ious)) / len(target)
+    recall = sum(max(column) >= threshold for column in zip(*ious, strict=True)) / len(target)
     return f1(precision, recall)
 
 
