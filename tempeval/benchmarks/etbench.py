@@ -38,7 +38,8 @@ Answer readers (own code; **[2nd]** ``tvg_format``, ``dvc_format``, ``rvq_eval``
 5. :func:`read_choice` (RAR, ECA, RVQ): the first "(X)" whose letter is an option; else, lowercased and without a
    leading "best option:" and "(", a first character that is an option letter followed by nothing or one of
    ". , )" or a space; else the option whose "(X) text" is most similar to the answer by sentence embedding
-   (all-MiniLM-L6-v2 there), and this last case is also counted as ``Failed``. An empty answer is failed and
+   (all-MiniLM-L6-v2 there), and this last case is also counted as ``Failed`` unless a letter step was reached
+   with a letter that is no option ("I think ...": "i" then a space). An empty answer is failed and
    wrong. GVQ (:func:`read_gvq_choice`) skips the "(X)" step and does not count the embedding step as failed.
    Without a similarity model (``similarity=None``) the embedding step is not taken: such answers are wrong, and
    ``NeedSimilarity`` says how many there were, so the figure is a lower bound.
@@ -63,7 +64,8 @@ Metrics (fractions in [0, 1]; ``Total`` and ``Failed`` counts as the script prin
     then precision and recall are multiplied by parsed videos / all samples; ``F1@t`` = harmonic mean of the scaled
     P and R, ``F1`` = mean of ``F1@t``. ``SentSim`` = mean over t of the mean over parsed videos of the mean cosine
     similarity of each matched (prediction, reference) caption pair (unmatched predictions against a random string),
-    unscaled. Without a local sentence-embedding model SentSim is absent and :func:`dvc_scores` says so.
+    on PTB-tokenized captions, unscaled. Without a local sentence-embedding model SentSim is absent and
+    :func:`dvc_scores` says so.
 14. GVQ (``gvq_eval``): the choice (rule 5, GVQ variant); for samples answered right, IoU of the first window with the
     target; ``R@t`` = share of all samples right *and* at IoU >= t, ``mRec`` its mean, ``Acc`` = share right.
 """
@@ -87,7 +89,7 @@ from tempeval.benchmarks.grounding import (
     is_number,
 )
 from tempeval.errors import TempevalError
-from tempeval.scoring.dense import DenseSample, caption_scores, localisation
+from tempeval.scoring.dense import DenseSample, caption_scores, localisation, tokenized
 from tempeval.scoring.events import Event
 from tempeval.scoring.multi_window import Window, f1, temporal_iou, window_set_f1
 from tempeval.scoring.parsers import Parsed, unparseable
@@ -550,7 +552,7 @@ def dvc_scores(records: Sequence[EtbenchRecord], sentence_similarity: PairSimila
         scores = sentence_similarity(references, candidates)
         return sum(scores) / len(scores), scores
 
-    sims = caption_scores(videos, mean_similarity, IOU_THRESHOLDS)
+    sims = caption_scores(tokenized(videos), mean_similarity, IOU_THRESHOLDS)  # on tokenized captions, as there
     out["SentSim"] = sum(sims) / len(sims) if sims else 0.0
     return out
 
