@@ -16,6 +16,7 @@ from tempeval.benchmarks.etbench import (
     grounding_recall,
     gvq_scores,
     in_subset,
+    iou_float32,
     parse_dense,
     parse_etbench_record,
     parse_windows,
@@ -234,3 +235,17 @@ def test_dvc_scores_scale_by_parse_rate_and_sentsim() -> None:
 def test_missing_answer_is_an_error() -> None:
     with pytest.raises(TempevalError, match="has no answer 'a'"):
         grounding_recall([parse_etbench_record(raw("tvg"))])
+
+
+def test_float32_ties_decide_as_in_the_script() -> None:
+    # 3.5 / 35 is 0.1 in float64, but 7.9 and 11.4 rounded to float32 make the IoU just under 0.1.
+    assert iou_float32((0.0, 35.0), (7.9, 11.4)) < 0.1
+    record = rec("tal", "0 - 35", tgt=[[7.9, 11.4], [21.5, 23.9]])
+    assert tal_f1([record])["F1@0.1"] == 0.0
+    assert grounding_recall([rec("tvg", "0 - 35", tgt=[7.9, 11.4])])["F1@0.1"] == 0.0
+
+
+def test_parse_dense_skips_a_line_with_a_colon_but_no_clock() -> None:
+    # "start time: 12." has one colon and no mm:ss: the original raised there and moved on to the next line.
+    parsed = parse_dense("Start time: 12. Then 5 and 100 it ends")
+    assert parsed.answer == (Event(5.0, 100.0, "Then 5 and 100 it ends."),)

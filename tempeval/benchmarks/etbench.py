@@ -34,7 +34,9 @@ Answer readers (own code; **[2nd]** ``tvg_format``, ``dvc_format``, ``rvq_eval``
    Else an answer with "start time a, end time b" is unparseable (the original asserts there and catches its own
    error). Else the first line (or, without newlines, sentence) longer than 7 characters that holds a time gives one
    event: "a - b" before the word "seconds", or two ``mm:ss``, or two numbers; a lone ``mm:ss`` or number ``t``
-   becomes the 40-second window ``[t - 20, t + 20]`` (``[t, t + 40]`` when ``t <= 20``). Windows are put in order.
+   becomes the 40-second window ``[t - 20, t + 20]`` (``[t, t + 40]`` when ``t <= 20``), times rounded to 2
+   decimals; a line with one colon but no ``mm:ss`` ("start time: 12") or two colons but not two ``mm:ss`` is
+   skipped (the original raised and caught). Windows are put in order.
 5. :func:`read_choice` (RAR, ECA, RVQ): the first "(X)" whose letter is an option; else, lowercased and without a
    leading "best option:" and "(", a first character that is an option letter followed by nothing or one of
    ". , )" or a space; else the option whose "(X) text" is most similar to the answer by sentence embedding
@@ -46,7 +48,8 @@ Answer readers (own code; **[2nd]** ``tvg_format``, ``dvc_format``, ``rvq_eval``
 6. VHD: the first signed number in the raw answer.
 
 Metrics (fractions in [0, 1]; ``Total`` and ``Failed`` counts as the script prints; ``IOU_THRESHOLDS`` = 0.1, 0.3,
-0.5, 0.7; IoU = intersection / union):
+0.5, 0.7; IoU = intersection / (length + length - intersection) in float32, as ``torch`` and ``nncore`` compute it
+there, :func:`iou_float32`; TAL also compares in float32):
 
 7. RAR/ECA/RVQ ``Acc`` = right / all.
 8. TVG/EPM (``tvg_eval``): IoU of the first window with the target; "F1@t" is the share of all samples with IoU >= t
@@ -77,6 +80,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from tempeval.benchmarks.grounding import (
     _HHMMSS,
     _KEYWORDS,
@@ -91,7 +96,7 @@ from tempeval.benchmarks.grounding import (
 from tempeval.errors import TempevalError
 from tempeval.scoring.dense import DenseSample, caption_scores, localisation, tokenized
 from tempeval.scoring.events import Event
-from tempeval.scoring.multi_window import Window, f1, temporal_iou, window_set_f1
+from tempeval.scoring.multi_window import Window, f1, window_set_f1
 from tempeval.scoring.parsers import Parsed, unparseable
 
 TASKS = {
@@ -265,15 +270,21 @@ def _mmss(token: str) -> float:
 
 
 def _window_in(part: str) -> tuple[float, float] | None:
-    """The window a line's time part gives in the last fallback of rule 4, or None."""
+    """The window a line's time part gives in the last fallback of rule 4, or None.
+
+    Raises:
+        ValueError, IndexError: where the original raised too (one colon but no ``mm:ss``, two colons but not two
+            ``mm:ss``, a fractional ``mm:ss``); the caller skips the line, as the original's ``except`` did.
+    """
     pair = _PAIR.search(part)
     if pair:
         return float(pair.group(1)), float(pair.group(2))
     clocks = _CLOCK_MMSS.findall(part)
-    if part.count(":") == 1 and clocks:
+    if part.count(":") == 1:
         return _lone_time_window(_mmss(clocks[0]))
-    if part.count(":") == 2 and len(clocks) == 2:
-        return _mmss(clocks[0]), _mmss(clocks[1])
+    if part.count(":") == 2:
+        first, second = clocks
+        return _mmss(first), _mmss(second)
     numbers = _ANY_NUMBER.findall(part)
     if len(numbers) == 1:
         return _lone_time_window(float(numbers[0]))
@@ -291,10 +302,10 @@ def _first_timed_line(text: str) -> list[tuple[tuple[float, float], str]]:
         parts = [p.strip(",") for p in piece.split("seconds")]
         try:
             window = _window_in(parts[0])
-        except ValueError:
+        except (ValueError, IndexError):
             continue
         if window is not None:
-            return [(window, parts[-1].strip())]
+            return [((round(window[0], 2), round(window[1], 2)), parts[-1].strip())]
     return []
 
 
@@ -425,6 +436,18 @@ def referring_accuracy(records: Sequence[EtbenchRecord], similarity: Similarity 
     return out
 
 
+def iou_float32(a: Window, b: Window) -> float:
+    """IoU as the script computes it: in float32 (``torch.Tensor``), ``inter / (len_a + len_b - inter)``.
+
+    The float32 rounding of the times decides ties at a threshold ("7.9 - 11.4" against "0 - 35" is just under 0.1
+    there, exactly 0.1 in float64). A zero-length window against an equal one is NaN there and 0 here.
+    """
+    s1, e1, s2, e2 = (np.float32(v) for v in (a[0], a[1], b[0], b[1]))
+    inter = max(np.float32(0.0), min(e1, e2) - max(s1, s2))
+    union = (e1 - s1) + (e2 - s2) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
 def _first_window_ious(records: Sequence[EtbenchRecord]) -> tuple[list[float], int]:
     """Each record's IoU of its first parsed window with its best target window (0 when unparseable)."""
     ious, failed = [], 0
@@ -434,7 +457,7 @@ def _first_window_ious(records: Sequence[EtbenchRecord]) -> tuple[list[float], i
             failed += 1
             ious.append(0.0)
             continue
-        ious.append(max(temporal_iou(parsed.answer[0], g) for g in record.target_windows))
+        ious.append(max(iou_float32(parsed.answer[0], g) for g in record.target_windows))
     return ious, failed
 
 
@@ -467,7 +490,8 @@ def tal_f1(records: Sequence[EtbenchRecord]) -> dict[str, float]:
             failed += 1
             continue
         for i, t in enumerate(IOU_THRESHOLDS):
-            sums[i] += window_set_f1(parsed.answer, record.target_windows, t)
+            # The script compares a float32 tensor with t, so t is rounded to float32 too.
+            sums[i] += window_set_f1(parsed.answer, record.target_windows, float(np.float32(t)), iou_float32)
     scores = [s / len(records) for s in sums]
     out = _counts(records, failed)
     out.update({f"F1@{t}": s for t, s in zip(IOU_THRESHOLDS, scores, strict=True)})

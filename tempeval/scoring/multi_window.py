@@ -19,7 +19,7 @@ works. Each rule is the one a benchmark uses, named after it:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 
@@ -60,11 +60,16 @@ def f1(precision: float, recall: float) -> float:
     return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
 
 
-def window_set_f1(predicted: Sequence[Window], target: Sequence[Window], threshold: float) -> float:
+def window_set_f1(
+    predicted: Sequence[Window],
+    target: Sequence[Window],
+    threshold: float,
+    iou: Callable[[Window, Window], float] = temporal_iou,
+) -> float:
     """E.T. Bench TAL F1 of a set of predicted windows against a set of ground truths at IoU ``threshold``."""
     if not predicted or not target:
         return 0.0
-    ious = iou_matrix(predicted, target)
+    ious = [[iou(p, g) for g in target] for p in predicted]
     precision = sum(max(row) >= threshold for row in ious) / len(predicted)
     recall = sum(max(column) >= threshold for column in zip(*ious, strict=True)) / len(target)
     return f1(precision, recall)
