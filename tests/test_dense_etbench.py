@@ -17,6 +17,7 @@ from tempeval.benchmarks.etbench import (
     gvq_scores,
     in_subset,
     iou_float32,
+    local_sentence_similarity,
     parse_dense,
     parse_etbench_record,
     parse_windows,
@@ -249,3 +250,14 @@ def test_parse_dense_skips_a_line_with_a_colon_but_no_clock() -> None:
     # "start time: 12." has one colon and no mm:ss: the original raised there and moved on to the next line.
     parsed = parse_dense("Start time: 12. Then 5 and 100 it ends")
     assert parsed.answer == (Event(5.0, 100.0, "Then 5 and 100 it ends."),)
+
+
+def test_sentsim_model_missing_is_a_reason_not_a_crash() -> None:
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        reason = local_sentence_similarity()
+        assert isinstance(reason, str) and "pip install sentence-transformers" in reason
+        return
+    found = local_sentence_similarity("no-such-org/no-such-model")
+    assert isinstance(found, str) and "local model cache" in found

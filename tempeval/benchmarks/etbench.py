@@ -125,6 +125,28 @@ PairSimilarity = Callable[[Sequence[str], Sequence[str]], list[float]]
 """Similarity of aligned (reference, candidate) pairs, one per pair (SentSim)."""
 
 
+def local_sentence_similarity(model: str = SENTSIM_MODEL) -> PairSimilarity | str:
+    """SentSim's pair similarity from a sentence-embedding model already on this machine, or why there is none.
+
+    The dot product of the two embeddings, as the script computes it (all-MiniLM-L6-v2 normalizes its embeddings,
+    so this is their cosine). Nothing is downloaded: the model must be in the local Hugging Face cache.
+    """
+    try:
+        import sentence_transformers
+    except ImportError:
+        return f"SentSim needs sentence-transformers and {model}: pip install sentence-transformers, cache the model"
+    try:
+        encoder = sentence_transformers.SentenceTransformer(model, local_files_only=True)
+    except Exception as error:  # the library raises OSError, ValueError or hub errors for a model not cached
+        return f"SentSim needs {model} in the local model cache, which lacks it ({type(error).__name__}: {error})"
+
+    def similarity(references: Sequence[str], candidates: Sequence[str]) -> list[float]:
+        left, right = encoder.encode(list(references)), encoder.encode(list(candidates))
+        return [float(np.dot(a, b)) for a, b in zip(left, right, strict=True)]
+
+    return similarity
+
+
 @dataclass(frozen=True)
 class EtbenchRecord:
     """One E.T. Bench sample (``etbench_txt_v1.0.json`` entry), with the model's answer when present."""
