@@ -18,6 +18,7 @@ from tempeval.scoring.dense import (
     localisation,
     localisation_metrics,
     missing_metrics,
+    score_events,
 )
 from tempeval.scoring.events import Event
 from tempeval.scoring.metrics import Row
@@ -166,3 +167,13 @@ def test_pycocoevalcap_gold_and_wrong() -> None:
         assert gold["SODA_c"].value == pytest.approx(100.0, abs=1e-3)
     else:
         assert math.isnan(gold["METEOR"].value), "METEOR needs Java; it must be reported missing without it"
+
+
+def test_score_events_per_sample() -> None:
+    gold = score_events("0 - 10 a man cuts onions\n10 - 20 he fries them\n20 - 30 he eats", GT)
+    assert gold.value == pytest.approx(1.0) and gold.parsed
+    assert gold.answer == [[0.0, 10.0, "a man cuts onions"], [10.0, 20.0, "he fries them"], [20.0, 30.0, "he eats"]]
+    half = score_events("Events:\n0 - 10 cutting", GT)  # P 1, R 1/3 -> F1 0.5
+    assert half.value == pytest.approx(0.5) and half.explanation == "1 prose line(s) skipped"
+    bad = score_events("He cooks.", GT)
+    assert (bad.value, bad.parsed, bad.answer) == (0.0, False, None)

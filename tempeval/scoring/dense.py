@@ -33,8 +33,8 @@ How to wire this into the runner (a later, small step; nothing here imports the 
 
 - Task kind ``dense_captioning``: ``answer_format: events`` parsed by ``events.parse_events`` (``Parsed.ok`` gives
   the parse-failure rate like every other kind); the gold answer is ``events.format_events(sample.target)``.
-- Scorer: a per-sample ``Score`` whose ``answer`` is ``[e.to_json() for e in events]`` and whose value is the
-  sample's localisation F1@0.5 (:func:`localisation`), so ``tempeval show`` has a number per sample.
+- Scorer: :func:`score_events` gives the per-sample ``Score`` (``answer`` = event triples, value = the sample's
+  localisation F1 at tIoU 0.5), so ``tempeval show`` has a number per sample; register it in ``scorers.py``.
 - Metric: register :func:`dense_captioning_metrics` as ``"dense_captioning"`` in ``metrics.METRICS``; it reads
   ``Row.answer`` (event triples or ``None``) and ``Row.target`` (event triples), so records need nothing new.
 - Loaders give ``Sample.target`` as a tuple of ``Event`` and ``meta["video_id"]`` for the bootstrap cluster.
@@ -51,10 +51,11 @@ from typing import Any
 import numpy as np
 
 from tempeval.scoring import captions
-from tempeval.scoring.events import Event
+from tempeval.scoring.events import Event, parse_events
 from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, cluster_order, ratio
 from tempeval.scoring.multi_window import f1
 from tempeval.scoring.soda import PairScorer, soda_c
+from tempeval.types import Score
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
 MAX_PROPOSALS = 1000
@@ -100,6 +101,19 @@ def localisation(predicted: Sequence[Event] | None, target: Sequence[Event], thr
     precision = sum(any(row) for row in hits) / len(predicted)
     recall = sum(any(column) for column in zip(*hits, strict=True)) / len(target)
     return precision, recall
+
+
+def score_events(output: str, target: Sequence[Event]) -> Score:
+    """The per-sample verdict: the parsed events as triples, valued at their localisation F1 at tIoU 0.5.
+
+    An unparseable answer scores 0 with ``parsed=False`` and the parser's reason; skipped prose lines are noted in
+    the explanation.
+    """
+    parsed = parse_events(output)
+    if not parsed.ok:
+        return Score(0.0, None, parsed=False, explanation=parsed.reason)
+    precision, recall = localisation(parsed.answer, target, 0.5)
+    return Score(f1(precision, recall), [e.to_json() for e in parsed.answer], explanation=parsed.reason)
 
 
 def _f1_of_means(precision: Sequence[float], recall: Sequence[float], clusters: Sequence[Hashable]) -> MetricValue:
