@@ -11,6 +11,7 @@ from tempeval.benchmarks.etbench import (
     TASK_METRICS,
     TASKS,
     EtbenchRecord,
+    SimilarityModels,
     dvc_scores,
     evs_f1,
     grounding_recall,
@@ -24,7 +25,9 @@ from tempeval.benchmarks.etbench import (
     read_choice,
     read_gvq_choice,
     referring_accuracy,
+    score_all,
     tal_f1,
+    task_means,
     tem_recall,
     vhd_hit,
 )
@@ -261,3 +264,17 @@ def test_sentsim_model_missing_is_a_reason_not_a_crash() -> None:
         return
     found = local_sentence_similarity("no-such-org/no-such-model")
     assert isinstance(found, str) and "local model cache" in found
+
+
+def test_score_all_and_task_means_average_over_sources() -> None:
+    records = [
+        rec("tvg", "10 - 20", source="qvhighlights"),  # F1 1.0
+        rec("tvg", "no idea", source="charades_sta"),  # F1 0.0
+        rec("rar", "(C)"),
+        rec("rar", "the man cooks", idx=1),  # needs the embedding step
+    ]
+    scores = score_all(records)
+    assert list(scores) == [("rar", "src"), ("tvg", "charades_sta"), ("tvg", "qvhighlights")]
+    assert task_means(scores) == {"rar": {"Acc": 0.5}, "tvg": {"F1": 0.5}}
+    with_model = score_all(records, SimilarityModels(choice=overlap))
+    assert with_model[("rar", "src")]["Acc"] == 1.0

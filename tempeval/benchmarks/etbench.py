@@ -632,4 +632,54 @@ TASK_METRICS: dict[str, Callable[[Sequence[EtbenchRecord]], Mapping[str, Any]]] 
 """Each task's metric function (the similarity models, where a task uses one, are keyword arguments)."""
 
 HEADLINE = {"referring": "Acc", "grounding": "F1", "dense captioning": "F1", "complex": "mRec"}
-"""The figure the paper's tables give per task: the mean over the task's sources of this metric."""
+"""The figure the script's summary gives per task: the mean over the task's sources of this metric (and, for dense
+captioning, of ``SentSim`` too)."""
+
+
+@dataclass(frozen=True)
+class SimilarityModels:
+    """The optional sentence-embedding scorers; a task that needs a missing one reports it (rules 5 and 13)."""
+
+    choice: Similarity | None = None
+    """For the nearest-option step of RAR / ECA / RVQ / GVQ."""
+    captions: PairSimilarity | None = None
+    """For DVC / SLC SentSim."""
+
+
+def score_group(records: Sequence[EtbenchRecord], models: SimilarityModels = SimilarityModels()) -> Mapping[str, Any]:
+    """The metrics of one (task, source) group, as the script scores it."""
+    tasks = {r.task for r in records}
+    if len(tasks) != 1 or len({r.source for r in records}) != 1:
+        raise ValueError(f"score_group needs records of one task and one source, got tasks {sorted(tasks)}.")
+    task = tasks.pop()
+    if task in ("rar", "eca", "rvq"):
+        return referring_accuracy(records, models.choice)
+    if task == "gvq":
+        return gvq_scores(records, models.choice)
+    if task in ("dvc", "slc"):
+        return dvc_scores(records, models.captions)
+    return TASK_METRICS[task](records)
+
+
+def score_all(
+    records: Sequence[EtbenchRecord], models: SimilarityModels = SimilarityModels()
+) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """Every (task, source) group's metrics, groups in sorted order."""
+    groups: dict[tuple[str, str], list[EtbenchRecord]] = {}
+    for record in records:
+        groups.setdefault(record.group, []).append(record)
+    return {group: score_group(members, models) for group, members in sorted(groups.items())}
+
+
+def task_means(scores: Mapping[tuple[str, str], Mapping[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per task, the mean over its sources of the headline metric (and of SentSim where every source has it)."""
+    by_task: dict[str, list[Mapping[str, Any]]] = {}
+    for (task, _), metrics in scores.items():
+        by_task.setdefault(task, []).append(metrics)
+    out: dict[str, dict[str, float]] = {}
+    for task, sources in by_task.items():
+        names = [HEADLINE[TASKS[task]]]
+        if TASKS[task] == "dense captioning" and all("SentSim" in m for m in sources):
+            names.append("SentSim")
+        out[task] = {name: sum(float(m[name]) for m in sources) / len(sources) for name in names}
+    return out
