@@ -16,8 +16,10 @@ with PTB on plain sentences but not on contractions ("don't" stays one token); t
 
 from __future__ import annotations
 
+import atexit
 import re
 import shutil
+import subprocess
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
@@ -84,6 +86,15 @@ def tokenize(captions: Sequence[str]) -> list[str]:
     return [tokenized[i][0] for i in range(len(captions))]
 
 
+def _close_meteor(process: subprocess.Popen[bytes]) -> None:
+    """End METEOR's Java process and close all its pipes (pycocoevalcap's own ``__del__`` leaves two open)."""
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+    process.kill()
+    process.wait()
+
+
 @cache
 def _scorer(name: str) -> Any:
     """One pycocoevalcap scorer per process (METEOR keeps its Java process open between calls)."""
@@ -94,7 +105,9 @@ def _scorer(name: str) -> Any:
     if name == "METEOR":
         from pycocoevalcap.meteor.meteor import Meteor
 
-        return Meteor()
+        meteor = Meteor()
+        atexit.register(_close_meteor, meteor.meteor_p)
+        return meteor
     from pycocoevalcap.cider.cider import Cider
 
     return Cider()
