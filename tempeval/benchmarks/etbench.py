@@ -14,6 +14,12 @@ with the Hugging Face dataset; the rules below were written from a third-party c
 captioning F1 + Sim, TEM/GVQ recall); the paper's own wording was not available offline, so where it and the
 script could differ, the script's behaviour is what is reproduced.
 
+Differential check (scratch folder, the script's functions transcribed, ``nncore``'s own ``temporal_iou``): 20,000
+adversarial answers through the window, dense, choice and VHD readers and 1,500 random sample sets per task through
+TVG, TEM, TAL, EVS, DVC (F1) and GVQ: 0 disagreements, once IoU was computed in float32 as there. Answers on which
+the script crashes (a "1..5" that its regex takes and ``float`` refuses: the whole run stops there) are unparseable
+here; SentSim and the nearest-option step were checked with a stand-in similarity, not all-MiniLM-L6-v2.
+
 Records (:func:`parse_etbench_record`):
 
 1. The ``vid`` variant is refused: its ``q`` holds ``<vid>`` in place of every timestamp (BENCHMARK.md, above).

@@ -29,6 +29,10 @@ from pycocoevalcap (``tempeval.scoring.captions``), after the official tokenizat
 
 SODA_c: ``tempeval.scoring.soda`` (the mean over videos of the per-video F-measure), with METEOR as its caption score.
 
+Differential check (scratch folder, ``evaluate.py``'s ``evaluate_detection`` / ``evaluate_tiou`` in Python 3, an
+exact-match scorer in place of the COCO scorers): 1,500 random sets of videos, 0 disagreements in per-video
+precision / recall at every threshold and in the per-video caption scores.
+
 How to wire this into the runner (a later, small step; nothing here imports the runner or the task layer):
 
 - Task kind ``dense_captioning``: ``answer_format: events`` parsed by ``events.parse_events`` (``Parsed.ok`` gives
