@@ -20,6 +20,7 @@ Importing this module imports neither PyAV nor decord; they are imported when fi
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import os
 import random
@@ -718,9 +719,12 @@ _CacheKey = tuple[str, int, int, int, int | None]
 class FrameSource:
     """Decodes the frames :func:`select_frames` picks, grouped per video and cached.
 
-    Thread-safe: one lock is held around probing, planning and decoding, and each decode pass opens its own
-    container, so no decoder is ever shared between threads (sharing one crashes PyAV and decord).
-    Cached arrays are read-only and shared between the Frames that use them.
+    Thread-safe, and parallel across videos: threads asking for different videos probe and decode them at the
+    same time (PyAV and decord release the GIL while decoding); threads asking for the same video take turns on
+    that video's lock, so it is still decoded in one pass and the second is served from the cache. Each pass
+    opens its own container, so no decoder is ever shared between threads (sharing one crashes PyAV and decord).
+    A short lock guards the caches and counters only. Cached arrays are read-only and shared between the Frames
+    that use them.
     """
 
     def __init__(self, decoder: str = "pyav", cache_bytes: int = 256 * 2**20) -> None:
@@ -743,7 +747,10 @@ class FrameSource:
             _import_decord()  # fail at start-up, not on the first video
         self.decoder = decoder
         self.cache_bytes = int(cache_bytes)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
+        """Guards the two caches and the counters; never held while probing or decoding."""
+        self._video_locks: dict[str, tuple[threading.Lock, int]] = {}
+        """Per video: the lock its probe and decode pass hold, and how many threads use it now."""
         self._cache: OrderedDict[_CacheKey, np.ndarray] = OrderedDict()
         self._cache_used = 0
         self._infos: OrderedDict[str, tuple[tuple[int, int], VideoInfo]] = OrderedDict()
@@ -798,30 +805,51 @@ class FrameSource:
         Raises:
             VideoError: As :func:`probe`.
         """
+        path = os.path.abspath(path)
+        with self._video_lock(path):
+            return self._info(path)[1]
+
+    @contextlib.contextmanager
+    def _video_lock(self, path: str) -> Iterator[None]:
+        """Hold ``path``'s own lock: one thread at a time probes or decodes a video, others run beside it."""
         with self._lock:
-            return self._info(os.path.abspath(path))[1]
+            lock, users = self._video_locks.get(path, (threading.Lock(), 0))
+            self._video_locks[path] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                users = self._video_locks[path][1] - 1
+                if users:
+                    self._video_locks[path] = (lock, users)
+                else:
+                    del self._video_locks[path]
 
     def _info(self, path: str, keep_packets: bool = False) -> tuple[tuple[int, int], VideoInfo, _Demuxed | None]:
         """``(file stamp, timeline, kept container or None)``; a container is kept only when ``keep_packets``,
-        the timeline was not cached, the decoder is PyAV and the file is small (the caller closes it)."""
+        the timeline was not cached, the decoder is PyAV and the file is small (the caller closes it). Called
+        with ``path``'s video lock held."""
         try:
             stat = os.stat(path)
         except OSError:
             _check_file(path)  # raises the right message
             raise
         stamp = (int(stat.st_mtime_ns), int(stat.st_size))
-        cached = self._infos.get(path)
-        if cached is not None and cached[0] == stamp:
-            self._infos.move_to_end(path)
-            return cached[0], cached[1], None
+        with self._lock:
+            cached = self._infos.get(path)
+            if cached is not None and cached[0] == stamp:
+                self._infos.move_to_end(path)
+                return cached[0], cached[1], None
         demuxed = None
         if self.decoder == "pyav":
             info, demuxed = _probe(path, keep_packets=keep_packets and stat.st_size <= KEEP_PACKETS_MAX_BYTES)
         else:
             info = _probe_decord(path)
-        self._infos[path] = (stamp, info)
-        if len(self._infos) > _INFO_CACHE_ENTRIES:
-            self._infos.popitem(last=False)
+        with self._lock:
+            self._infos[path] = (stamp, info)
+            if len(self._infos) > _INFO_CACHE_ENTRIES:
+                self._infos.popitem(last=False)
         return stamp, info, demuxed
 
     def frames(self, video: VideoRef, policy: FramePolicy, key: str) -> Frames:
@@ -861,8 +889,8 @@ class FrameSource:
         groups: dict[str, list[int]] = {}
         for position, (video, _, _) in enumerate(items):
             groups.setdefault(os.path.abspath(video.path), []).append(position)
-        with self._lock:
-            for path, positions in groups.items():
+        for path, positions in groups.items():
+            with self._video_lock(path):
                 self._serve_video(path, positions, items, results)
         assert all(result is not None for result in results)
         return [result for result in results if result is not None]
@@ -874,7 +902,7 @@ class FrameSource:
         items: Sequence[tuple[VideoRef, FramePolicy, str]],
         results: list[Frames | VideoError | None],
     ) -> None:
-        """Plan, decode and serve every item of one video (called with the lock held)."""
+        """Plan, decode and serve every item of one video (called with its video lock held)."""
         try:
             stamp, info, demuxed = self._info(path, keep_packets=True)
         except VideoError as exc:
@@ -907,29 +935,31 @@ class FrameSource:
         # Plan: every (index, max_side) any item needs; what is cached is taken now, the rest decoded at once.
         images: dict[tuple[int, int | None], np.ndarray] = {}
         wants: dict[int, set[int | None]] = {}
-        for position, indices in selections.items():
-            max_side = items[position][1].max_side
-            for index in indices:
-                pair = (index, max_side)
-                if pair in images or (index in wants and max_side in wants[index]):
-                    continue
-                cached = self._cache_get((path, *stamp, index, max_side))
-                if cached is not None:
-                    images[pair] = cached
-                    self.hits += 1
-                else:
-                    wants.setdefault(index, set()).add(max_side)
-                    self.misses += 1
+        with self._lock:
+            for position, indices in selections.items():
+                max_side = items[position][1].max_side
+                for index in indices:
+                    pair = (index, max_side)
+                    if pair in images or (index in wants and max_side in wants[index]):
+                        continue
+                    cached = self._cache_get((path, *stamp, index, max_side))
+                    if cached is not None:
+                        images[pair] = cached
+                        self.hits += 1
+                    else:
+                        wants.setdefault(index, set()).add(max_side)
+                        self.misses += 1
+            self.passes += bool(wants)
         if wants:
             try:
-                self.passes += 1
                 decoded = self._decode(info, wants, demuxed)
             except VideoError as exc:
                 for position in selections:
                     results[position] = exc
                 return
-            for (index, max_side), image in decoded.items():
-                self._cache_put((path, *stamp, index, max_side), image)
+            with self._lock:
+                for (index, max_side), image in decoded.items():
+                    self._cache_put((path, *stamp, index, max_side), image)
             images.update(decoded)
         times = info.frame_times_s
         for position, indices in selections.items():
