@@ -65,7 +65,8 @@ class Adapter(ABC):
     """Dataclass of the adapter's ``-M`` arguments, with defaults."""
     capabilities: ClassVar[Capabilities] = Capabilities()
     batch_size: ClassVar[int] = 16
-    """How many requests the runner hands over at once (records are written after each batch)."""
+    """The most requests one :meth:`generate` call gets (fewer when fewer are decoded when it is free, or when
+    their frames reach the run's byte budget; see :func:`take_batch`); records are written after each call."""
     requires: ClassVar[str] = ""
     """What must be installed, for ``tempeval list models``."""
     transport_args: ClassVar[frozenset[str]] = frozenset()

@@ -46,7 +46,7 @@ from tempeval.adapter import Adapter
 from tempeval.errors import RunFileError, TempevalError
 from tempeval.loaders import load_samples
 from tempeval.results import read_run, rows_of
-from tempeval.runner import RunOptions, frame_policy, model_slug, run_path, run_task
+from tempeval.runner import RunOptions, frame_policy, frame_source_for, model_slug, run_path, run_task
 from tempeval.scoring.metrics import (
     BOOTSTRAP_RESAMPLES,
     MetricValue,
@@ -478,7 +478,7 @@ def diagnose(
             f"(meta '{HANDPICKED_KEY}'); the handpicked variant runs only when every sample names one."
         )
     variants = plan_variants(task, frames, options.single, handpicked=len(handpicked) == len(samples))
-    shared = frame_source or FrameSource(decoder=options.run.decoder)
+    shared = frame_source or frame_source_for(options.run)
     _run_variants(task, variants, samples, shared, _Target(adapter, model, options.run), handpicked)
     rows = {v.name: _rows_of(run_path(options.run.out_dir, model, v.task_of(task)), samples) for v in variants}
     errors = {name: sum(row.error for row in variant_rows) for name, variant_rows in rows.items()}

@@ -221,7 +221,7 @@ def run_task(
             print(f"resuming: {len(samples) - len(pending)} of {len(samples)} done ({path})", file=sys.stderr)
         _check_videos_exist(task, pending)
         # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
-        source = frame_source or FrameSource(decoder=options.decoder)
+        source = frame_source or frame_source_for(options)
         writer = RunWriter(path, header if options.fresh or not path.exists() else None)
         try:
             with _progress(len(pending), f"{model} · {task.name}", options.progress) as bar:
@@ -289,9 +289,17 @@ def _video_groups(samples: Sequence[Sample]) -> list[list[Sample]]:
     return list(groups.values())
 
 
-def decode_workers_default() -> int:
-    """The cores this process may use: one decode worker each (``--decode-workers``)."""
+def decode_workers(options: RunOptions) -> int:
+    """How many videos a run decodes at once: ``--decode-workers``, by default one per core this process may use."""
+    if options.decode_workers:
+        return options.decode_workers
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def frame_source_for(options: RunOptions) -> FrameSource:
+    """The run's frame source: its decoder, single-threaded decoders when several videos decode at once (one per
+    core: threads of their own would only outnumber the cores)."""
+    return FrameSource(decoder=options.decoder, threaded_decoders=decode_workers(options) == 1)
 
 
 _Prepared = tuple[Sample, Request | None, float | None, str | None]
@@ -410,7 +418,7 @@ def _stream_records(
         written.add(entry["sample_id"])
         write(entry)
 
-    workers = options.decode_workers or decode_workers_default()
+    workers = decode_workers(options)
     half_budget = max(1, options.max_inflight_bytes // 2)
     prefetch: Prefetcher[list[Sample], _Prepared] = Prefetcher(
         _video_groups(pending),

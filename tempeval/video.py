@@ -397,20 +397,24 @@ class DecodePlan:
     targets: tuple[int, ...]
     strategy: str
     """``seek`` or ``sequential``."""
+    threaded: bool = True
+    """Whether the decoder may run threads of its own (see :func:`_set_threads`); False when every core already
+    decodes a video of its own."""
 
 
-def plan_pass(info: VideoInfo, targets: Sequence[int]) -> DecodePlan:
+def plan_pass(info: VideoInfo, targets: Sequence[int], *, threaded: bool = True) -> DecodePlan:
     """The cheaper way to decode sorted ``targets`` in one pass, counting frames decoded (weighted). Pure.
 
-    A video without known keyframes is always decoded sequentially (there is nowhere to seek to).
+    A video without known keyframes is always decoded sequentially (there is nowhere to seek to). An unthreaded
+    decoder's sequential frame costs as much as one after a seek: only the seek itself differs.
     """
     ordered = tuple(sorted(targets))
     if len(info.keyframe_indices) == 0 or info.pts is None:
-        return DecodePlan(ordered, "sequential")
+        return DecodePlan(ordered, "sequential", threaded)
     keyframes = info.keyframe_indices
     first = _keyframe_before(info, ordered[0])
     start = int(keyframes[first]) if first >= 0 else 0
-    sequential = (ordered[-1] - start + 1) * sequential_frame_cost()
+    sequential = (ordered[-1] - start + 1) * (sequential_frame_cost() if threaded else 1.0)
     seeking = 0.0
     position = -1  # index of the last frame decoded
     for target in ordered:
@@ -421,7 +425,7 @@ def plan_pass(info: VideoInfo, targets: Sequence[int]) -> DecodePlan:
         else:
             seeking += max(0, target - position)
         position = max(position, target)
-    return DecodePlan(ordered, "seek" if seeking < sequential else "sequential")
+    return DecodePlan(ordered, "seek" if seeking < sequential else "sequential", threaded)
 
 
 class _Indexer:
@@ -464,17 +468,18 @@ than they save (measured on the 128 px synthetic clips: 13.2 ms of CPU per clip 
 without, the RGB conversion included)."""
 
 
-def _set_threads(stream: av.video.stream.VideoStream, info: VideoInfo, strategy: str) -> None:
+def _set_threads(stream: av.video.stream.VideoStream, info: VideoInfo, plan: DecodePlan) -> None:
     """Decoder threads for one pass, by frame size and strategy.
 
     Large frames: frame threading over a sequential run (it pays off over a long run; after a seek it would
-    only decode frames we drop), the codec's default slice threads otherwise. Small frames: one thread, since
-    hand-offs between threads cost more than they save (on the 128 px synthetic clips, measured: 2.7 ms of CPU
-    per clip with one thread, 3.1 ms with slice threads, 5.9 ms with frame threads).
+    only decode frames we drop), the codec's default slice threads otherwise. Small frames, or a plan that is not
+    ``threaded`` (several videos decoding at once, one per core): one thread, since hand-offs between threads cost
+    more than they save (on the 128 px synthetic clips, measured: 2.7 ms of CPU per clip with one thread, 3.1 ms
+    with slice threads, 5.9 ms with frame threads).
     """
-    if info.width * info.height < FRAME_THREADING_MIN_PIXELS:
+    if not plan.threaded or info.width * info.height < FRAME_THREADING_MIN_PIXELS:
         stream.codec_context.thread_count = 1
-    elif strategy == "sequential":
+    elif plan.strategy == "sequential":
         stream.thread_type = "AUTO"
 
 
@@ -511,7 +516,10 @@ def _open_container(path: str) -> Any:
 
 
 def _decode_pyav(
-    info: VideoInfo, wants: Mapping[int, Collection[int | None]], demuxed: _Demuxed | None = None
+    info: VideoInfo,
+    wants: Mapping[int, Collection[int | None]],
+    demuxed: _Demuxed | None = None,
+    threaded: bool = True,
 ) -> dict[tuple[int, int | None], np.ndarray]:
     """Decode the frames in ``wants`` (index -> max_sides needed) with PyAV: one :class:`PyAVPass`, skipping the
     non-reference frames nobody asked for; should a wanted frame not come out while skipping, a second pass
@@ -523,11 +531,11 @@ def _decode_pyav(
     Raises:
         VideoError: The file cannot be opened or decoded, or some wanted frames never came out of the decoder.
     """
-    first = PyAVPass(info, wants, demuxed, skip_nonref=True)
+    first = PyAVPass(info, wants, demuxed, skip_nonref=True, threaded=threaded)
     out = first.run()
     missing = first.missing
     if missing and first.skips_nonref:
-        again = PyAVPass(info, {index: wants[index] for index in missing}, demuxed, skip_nonref=False)
+        again = PyAVPass(info, {i: wants[i] for i in missing}, demuxed, skip_nonref=False, threaded=threaded)
         out.update(again.run())
         missing = again.missing
     if missing:
@@ -566,10 +574,11 @@ class PyAVPass:
         demuxed: _Demuxed | None = None,
         *,
         skip_nonref: bool = True,
+        threaded: bool = True,
     ) -> None:
         self.info = info
         self.wants = wants
-        self.plan = plan_pass(info, list(wants))
+        self.plan = plan_pass(info, list(wants), threaded=threaded)
         self.missing: list[int] = []
         self.frames_out = 0
         self._demuxed = demuxed
@@ -600,7 +609,7 @@ class PyAVPass:
             self.skips_nonref = True
         try:
             if not context.is_open:  # threads are set before the decoder opens (a kept container may be open)
-                _set_threads(self._stream, info, self.plan.strategy)
+                _set_threads(self._stream, info, self.plan)
             for target in self.plan.targets:
                 if target not in self._done and not self._decode_to(target):
                     break  # the stream ended without it (damaged file): reported as missing
@@ -689,7 +698,7 @@ class PyAVPass:
             # Back to the very start: reopening is the one way that works for every container.
             self._container.close()
             self._container = _open_container(info.path)
-            _set_threads(self._stream, info, self.plan.strategy)
+            _set_threads(self._stream, info, self.plan)
             self._position, self._floor = -1, 0
         else:
             # Seek by the keyframe's own pts: measured on mp4 to land exactly on it (its dts lands one GOP
@@ -749,14 +758,14 @@ def _probe_decord(path: str) -> VideoInfo:
 
 
 def _decode_decord(
-    info: VideoInfo, wants: Mapping[int, Collection[int | None]]
+    info: VideoInfo, wants: Mapping[int, Collection[int | None]], threaded: bool = True
 ) -> dict[tuple[int, int | None], np.ndarray]:
     """One decode pass with decord (``get_batch`` over the sorted union); contract as :func:`_decode_pyav`."""
     decord = _import_decord()
     targets = sorted(wants)
     out: dict[tuple[int, int | None], np.ndarray] = {}
     try:
-        reader = decord.VideoReader(info.path, ctx=decord.cpu(0), num_threads=0)
+        reader = decord.VideoReader(info.path, ctx=decord.cpu(0), num_threads=0 if threaded else 1)
         if targets[-1] >= len(reader):
             raise _error(info.path, "decord sees fewer frames than the plan needs", "Use decoder='pyav'.")
         for start in range(0, len(targets), _DECORD_BATCH):
@@ -787,12 +796,16 @@ class FrameSource:
     that use them.
     """
 
-    def __init__(self, decoder: str = "pyav", cache_bytes: int = 256 * 2**20) -> None:
+    def __init__(
+        self, decoder: str = "pyav", cache_bytes: int = 256 * 2**20, *, threaded_decoders: bool = True
+    ) -> None:
         """Make a frame source.
 
         Args:
             decoder: ``'pyav'`` (default) or ``'decord'`` (optional extra, for reproducing older numbers).
             cache_bytes: Budget of the decoded-frame LRU in bytes; 0 disables caching.
+            threaded_decoders: Let each decoder run threads of its own (frame threading for large frames); pass
+                False when several videos are decoded at once, one per core, so threads do not outnumber cores.
 
         Raises:
             ValueError: Unknown decoder name or negative budget.
@@ -807,6 +820,7 @@ class FrameSource:
             _import_decord()  # fail at start-up, not on the first video
         self.decoder = decoder
         self.cache_bytes = int(cache_bytes)
+        self.threaded_decoders = threaded_decoders
         self._lock = threading.Lock()
         """Guards the two caches and the counters; never held while probing or decoding."""
         self._video_locks: dict[str, tuple[threading.Lock, int]] = {}
@@ -1034,5 +1048,5 @@ class FrameSource:
         self, info: VideoInfo, wants: Mapping[int, Collection[int | None]], demuxed: _Demuxed | None = None
     ) -> dict[tuple[int, int | None], np.ndarray]:
         if self.decoder == "decord":
-            return _decode_decord(info, wants)
-        return _decode_pyav(info, wants, demuxed)
+            return _decode_decord(info, wants, self.threaded_decoders)
+        return _decode_pyav(info, wants, demuxed, self.threaded_decoders)

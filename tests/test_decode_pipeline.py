@@ -27,6 +27,13 @@ def options(tmp_path: Path, load_options: LoadOptions, **changes: object) -> Run
     return RunOptions(out_dir=tmp_path / "runs", load=load_options, progress=False, fresh=True, **changes)  # type: ignore[arg-type]
 
 
+def pinned_samples(count: int, load_options: LoadOptions, monkeypatch: pytest.MonkeyPatch) -> list[Sample]:
+    """The first ``count`` samples of synth_speed, which the runner then loads (a test may change them first)."""
+    samples = task_samples(registry.get_task("synth_speed"), load_options)[:count]
+    monkeypatch.setattr(runner, "load_samples", lambda *args, **kwargs: samples)
+    return samples
+
+
 def with_video(sample: Sample, path: str) -> Sample:
     return sample.__class__(**{**sample.__dict__, "video": VideoRef(path)})
 
@@ -35,10 +42,9 @@ def test_any_worker_count_writes_the_same_records_in_the_same_order(
     tmp_path: Path, load_options: LoadOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = registry.get_task("synth_speed")
-    samples = task_samples(task, load_options)[:14]
+    samples = pinned_samples(14, load_options, monkeypatch)
     # A missing video in the middle: its error record must keep its place whichever video finishes first.
     samples[5] = with_video(samples[5], str(tmp_path / "missing.mp4"))
-    monkeypatch.setattr(runner, "load_samples", lambda *args, **kwargs: samples)
     gold = gold_policy(task, samples)
 
     def records(workers: int) -> list[str]:
@@ -61,8 +67,7 @@ def test_two_workers_decode_two_videos_at_the_same_time(
     tmp_path: Path, load_options: LoadOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = registry.get_task("synth_speed")
-    samples = task_samples(task, load_options)[:4]
-    monkeypatch.setattr(runner, "load_samples", lambda *args, **kwargs: samples)
+    pinned_samples(4, load_options, monkeypatch)
     both_decoding = threading.Barrier(2, timeout=5)
     met: list[bool] = []
     real_decode = FrameSource._decode
@@ -140,8 +145,7 @@ def test_after_an_adapter_crash_the_remaining_videos_are_not_decoded(
     tmp_path: Path, load_options: LoadOptions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task = registry.get_task("synth_speed")
-    samples = task_samples(task, load_options)[:30]
-    monkeypatch.setattr(runner, "load_samples", lambda *args, **kwargs: samples)
+    samples = pinned_samples(30, load_options, monkeypatch)
     source = FrameSource()
     summary = run_task(task, _CrashesAfterOne("", None), "crashes", options(tmp_path, load_options, decode_workers=1,
                        max_inflight_bytes=2**20), frame_source=source)

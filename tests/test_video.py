@@ -108,11 +108,19 @@ def test_barcode_matches_index_and_timestamps_are_real(videos: dict[str, Path], 
         assert frames.indices == tuple(range(60))
 
 
+def force_strategy(monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
+    """Every pass follows ``strategy``, whatever the planner would choose."""
+    def plan(info: VideoInfo, targets: Any, **options: Any) -> DecodePlan:
+        return DecodePlan(tuple(sorted(targets)), strategy, **options)
+
+    monkeypatch.setattr(video_module, "plan_pass", plan)
+
+
 @pytest.mark.parametrize("strategy", ["seek", "sequential"])
 def test_both_decode_strategies_give_the_right_frames(
     videos: dict[str, Path], strategy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(video_module, "plan_pass", lambda info, targets: DecodePlan(tuple(sorted(targets)), strategy))
+    force_strategy(monkeypatch, strategy)
     info = probe(str(videos["gop"]))
     # Around every keyframe (79/80/81, 159/160/161) is where a seek that lands one GOP off would show.
     wanted = [0, 1, 5, 78, 79, 80, 81, 120, 158, 159, 160, 161, 200, 238, 239]
@@ -128,7 +136,7 @@ def test_every_decode_path_gives_identical_frames(
     videos: dict[str, Path], name: str, strategy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Kept packets (one open) and a fresh open, skipping unneeded non-reference frames or not: same pixels."""
-    monkeypatch.setattr(video_module, "plan_pass", lambda info, targets: DecodePlan(tuple(sorted(targets)), strategy))
+    force_strategy(monkeypatch, strategy)
     path = str(videos[name])
     info = probe(path)
     wanted = sorted({0, 3, 7, info.num_frames // 2, info.num_frames // 2 + 1, info.num_frames - 2})
@@ -145,7 +153,9 @@ def test_every_decode_path_gives_identical_frames(
         from_packets = video_module._decode_pyav(kept_info, wants, demuxed)
     finally:
         demuxed.close()
-    for decoded in (skipping, from_packets):
+    unthreaded = PyAVPass(info, wants, threaded=False)  # as when several videos decode at once
+    assert not unthreaded.plan.threaded
+    for decoded in (skipping, from_packets, unthreaded.run()):
         assert decoded.keys() == reference.keys()
         for key, image in reference.items():
             assert np.array_equal(decoded[key], image), key
@@ -440,13 +450,13 @@ def test_frames_many_isolates_bad_videos(videos: dict[str, Path], tmp_path: Path
 def _count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Spy on the PyAV decode pass; returns the list of frame counts decoded, one entry per pass."""
     passes: list[int] = []
-    real = video_module._decode_pyav
+    real = PyAVPass.run
 
-    def spy(info: VideoInfo, wants: Any, demuxed: Any = None) -> Any:
-        passes.append(len(wants))
-        return real(info, wants, demuxed)
+    def spy(self: PyAVPass) -> Any:
+        passes.append(len(self.wants))
+        return real(self)
 
-    monkeypatch.setattr(video_module, "_decode_pyav", spy)
+    monkeypatch.setattr(PyAVPass, "run", spy)
     return passes
 
 
