@@ -36,6 +36,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/frame_sampling.py
 	$(PY) bench/online_workload.py
 	$(PY) bench/api_throughput.py
+	$(PY) bench/engine_pipeline.py
 	$(PY) bench/scoring.py
 	$(PY) bench/leaderboard_build.py
 

@@ -49,6 +49,7 @@ from tempeval.types import Sample, VideoRef  # noqa: E402
 FPS = 30
 QUESTIONS_PER_VIDEO = 4
 SIZES = {"360p": (640, 360), "720p": (1280, 720)}
+RSS_BUDGET = 128 << 20
 TASK_YAML = """\
 name: engine_bench
 version: 1
@@ -80,6 +81,7 @@ class Config:
     engine_s: float
     workers: int
     batch_size: int = 1024
+    max_inflight_bytes: int = 1 << 30
 
 
 def make_videos(root: Path, resolution: str, count: int, seconds: float) -> list[Path]:
@@ -179,7 +181,8 @@ def measure(config: Config, work: Path, seconds: float) -> dict[str, Any]:
     started = time.perf_counter()
     summary = run_task(task, adapter, "vllm/bench",
                        RunOptions(out_dir=work / "runs" / config.label, fresh=True, progress=False,
-                                  load=LoadOptions(data_dir=data), decode_workers=config.workers))
+                                  load=LoadOptions(data_dir=data), decode_workers=config.workers,
+                                  max_inflight_bytes=config.max_inflight_bytes))
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_before
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -209,10 +212,11 @@ def configs(quick: bool) -> list[Config]:
         Config("decode-bound 360p w1", "360p", videos, engine_s=0.002, workers=1),
         Config("decode-bound 360p w2", "360p", videos, engine_s=0.002, workers=2),
         Config("decode-bound 720p w2", "720p", max(2, videos // 3), engine_s=0.002, workers=2),
-        # memory: flat in the dataset size and in batch_size
-        Config("rss 360p x1 b1024", "360p", videos, engine_s=0.01, workers=2, batch_size=1024),
-        Config("rss 360p x2 b1024", "360p", 2 * videos, engine_s=0.01, workers=2, batch_size=1024),
-        Config("rss 360p x1 b32", "360p", videos, engine_s=0.01, workers=2, batch_size=32),
+        # memory: flat in the dataset size and in batch_size, with an engine slow enough to fill a 128 MiB budget
+        Config("rss 360p x1 b1024", "360p", videos, engine_s=0.05, workers=2, max_inflight_bytes=RSS_BUDGET),
+        Config("rss 360p x2 b1024", "360p", 2 * videos, engine_s=0.05, workers=2, max_inflight_bytes=RSS_BUDGET),
+        Config("rss 360p x1 b32", "360p", videos, engine_s=0.05, workers=2, batch_size=32,
+               max_inflight_bytes=RSS_BUDGET),
     ]
 
 
@@ -236,11 +240,12 @@ def main() -> None:
         if child.returncode != 0:
             raise SystemExit(f"{config.label} failed:\n{child.stderr}")
         results.append(json.loads(child.stdout.splitlines()[-1]))
-    print("| run | samples | batch | workers | wall s | engine s | busy | decode CPU-s | wall ÷ (CPU-s ÷ workers) "
-          "| cores | peak RSS MB | run RSS MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | samples | batch | budget MiB | workers | wall s | engine s | busy | decode CPU-s "
+          "| wall ÷ (CPU-s ÷ workers) | cores | peak RSS MB | run RSS MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['label']} | {r['samples']} | {r['batch_size']} | {r['workers']} | {r['wall_s']} | "
+        print(f"| {r['label']} | {r['samples']} | {r['batch_size']} | {r['max_inflight_bytes'] >> 20} | "
+              f"{r['workers']} | {r['wall_s']} | "
               f"{r['engine_s_total']} | {r['busy']:.0%} | {r['decode_cpu_s']} | {r['decode_bound_ratio']} | "
               f"{r['cores']} | {r['peak_rss_mb']} | {r['run_rss_mb']} |")
     by = {r["label"]: r for r in results}

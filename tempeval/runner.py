@@ -296,10 +296,13 @@ def decode_workers(options: RunOptions) -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def frame_source_for(options: RunOptions) -> FrameSource:
-    """The run's frame source: its decoder, single-threaded decoders when several videos decode at once (one per
-    core: threads of their own would only outnumber the cores)."""
-    return FrameSource(decoder=options.decoder, threaded_decoders=decode_workers(options) == 1)
+def frame_source_for(options: RunOptions, cache_bytes: int = 0) -> FrameSource:
+    """A frame source for runs with these options: their decoder, single-threaded decoders when several videos
+    decode at once (one per core: threads of their own would only outnumber the cores), and no frame cache by
+    default: a run decodes each video in one pass for all its samples, so a cache would only hold memory
+    (256 MiB once full) that grows with the dataset. Callers that ask for a video again (diagnose's variants)
+    pass a cache budget."""
+    return FrameSource(decoder=options.decoder, cache_bytes=cache_bytes, threaded_decoders=decode_workers(options) == 1)
 
 
 _Prepared = tuple[Sample, Request | None, float | None, str | None]
