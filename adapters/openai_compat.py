@@ -3,8 +3,9 @@
 Frames go as base64 JPEG ``image_url`` parts, each preceded by its time ("Frame at 2.0 s:"), then the prompt
 text last (so requests about one video share a prefix on servers that cache them); with
 ``-M video_mode=video_url`` the frames go as one ``data:video/jpeg;base64,<jpeg>,<jpeg>,...`` part for servers
-that take video, with the frame times written in the text. The payload is built by pure functions
-(``build_messages``, ``build_payload``) that tests check without a network.
+that take video, with the frame times written in the text; with ``-M video_mode=file`` the server gets a
+``file://`` video of the visible window (:mod:`tempeval.clips`) and samples the frames itself. The payload is
+built by pure functions (``build_messages``, ``build_payload``) that tests check without a network.
 
 Requests run concurrently (``-M concurrency=N``, default 16) through the official ``openai`` client, in a process of
 its own (:mod:`tempeval.adapters.openai_sender`) so that HTTP and frame work use two cores; the client retries
@@ -22,8 +23,10 @@ import concurrent.futures
 import io
 import math
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +36,7 @@ from tempeval.adapters.openai_sender import Sender
 from tempeval.errors import TempevalError
 from tempeval.types import Prediction, Request
 
-VIDEO_MODES = ("images", "video_url")
+VIDEO_MODES = ("images", "video_url", "file")
 HTTP_TRANSPORTS = ("auto", "aiohttp", "httpx")
 JPEG_ENCODERS = ("auto", "simplejpeg", "pillow")
 
@@ -47,7 +50,12 @@ class OpenAIOptions:
     api_key_env: str = "OPENAI_API_KEY"
     """Name of the environment variable holding the key (the key itself is never recorded)."""
     video_mode: str = "images"
-    """``images``: one image part per frame; ``video_url``: one video part (servers that decode video)."""
+    """``images``: one image part per frame; ``video_url``: the harness's frames as one video part, their times in
+    the text (servers that take video); ``file``: a ``file://`` video part of the visible window, whose frames the
+    server samples itself (``vllm serve --allowed-local-media-path``; the run's frame policy says ``server``)."""
+    clip_dir: str | None = None
+    """``video_mode=file``: folder for clips of windows smaller than their video (online queries, clip bounds);
+    the server must be allowed to read it. None: ``tempeval-clips`` in the system's temporary folder."""
     jpeg_quality: int = 85
     jpeg_encoder: str = "auto"
     """``simplejpeg`` (libjpeg-turbo, releases the GIL: half the CPU of Pillow per 128 px frame, measured),
@@ -164,12 +172,39 @@ def build_messages(request: Request, options: OpenAIOptions) -> list[dict[str, A
                     image_url["detail"] = options.detail
                 content.append({"type": "text", "text": f"Frame at {seconds:.1f} s:"})
                 content.append({"type": "image_url", "image_url": image_url})
+    if frames is None and options.video_mode == "file" and request.video_path:
+        content.extend(_file_parts(request, options))
     content.append({"type": "text", "text": request.prompt})
     messages: list[dict[str, Any]] = []
     if options.system_prompt:
         messages.append({"role": "system", "content": options.system_prompt})
     messages.append({"role": "user", "content": content})
     return messages
+
+
+def _file_parts(request: Request, options: OpenAIOptions) -> list[dict[str, Any]]:
+    """A ``file://`` video part of the request's visible window (a clip written once when smaller than the file)."""
+    from tempeval.clips import clip_of
+    from tempeval.video import probe
+
+    info = probe(request.video_path or "")
+    start, end = request.video_window_s or (0.0, info.duration_s)
+    folder = Path(options.clip_dir) if options.clip_dir else Path(tempfile.gettempdir()) / "tempeval-clips"
+    clip = clip_of(info, start, end, folder)
+    parts: list[dict[str, Any]] = [{"type": "video_url", "video_url": {"url": Path(clip.path).resolve().as_uri()}}]
+    if not clip.whole:
+        parts.append({"type": "text", "text": f"The video shown is {start:.1f}-{end:.1f} s of the original; "
+                      f"its 0 s is {start:.1f} s."})
+    return parts
+
+
+def media_io_kwargs(request: Request) -> dict[str, Any]:
+    """The server-side sampling asked for (``video_mode=file``): the run's frame count or rate."""
+    policy = request.frame_policy
+    if policy is None:
+        return {}
+    video = {"num_frames": policy.num_frames} if policy.num_frames is not None else {"fps": policy.fps}
+    return {"media_io_kwargs": {"video": video}}
 
 
 def build_payload(request: Request, model: str, options: OpenAIOptions) -> dict[str, Any]:
@@ -187,6 +222,8 @@ def build_payload(request: Request, model: str, options: OpenAIOptions) -> dict[
     else:
         payload.update(max_tokens=generation.max_tokens, temperature=generation.temperature, top_p=generation.top_p)
     payload["seed"] = generation.seed
+    if options.video_mode == "file" and request.frames is None:
+        payload.update(media_io_kwargs(request))
     payload.update(extra)
     if options.extra_body:
         payload.update(options.extra_body)
@@ -234,7 +271,8 @@ class OpenAICompatAdapter(Adapter):
         return Capabilities(
             images=True,
             max_images=self.options.max_images,
-            native_video=self.options.video_mode == "video_url",
+            native_video=self.options.video_mode in ("video_url", "file"),
+            samples_frames=self.options.video_mode == "file",
             timestamps_in_text=True,
             max_side=self.options.image_max_side,
         )

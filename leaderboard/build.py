@@ -16,10 +16,13 @@ global. Every string from a run file is untrusted: JSON embedded in scripts esca
 U+2028/2029, the page writes text only through ``textContent``, and CSV cells are guarded against formula
 injection.
 
-Which run counts: per (model, task, task version) the newest by header ``started_at``; per task, the newest task
-version among the runs is the one the overview shows, and runs of older versions are listed apart. Diagnostic
-variant runs (a ``tempeval diagnose`` derived task ``<task>@<variant>``, a shuffled or reversed frame order, or a
-run a diagnosis names as a variant) feed the diagnostics view, never a leaderboard column.
+Which run counts: a model's runs form rows (:mod:`tempeval.rows`: by ``--label``, or by the frame policy,
+generation settings and model arguments that set them apart, as in ``random · 8 f``); per (row, task, task
+version) the newest by header ``started_at``; per task, the newest task version among the runs is the one the
+overview shows, and runs of older versions are listed apart. The build reports each run it leaves off the
+overview and why. Diagnostic variant runs (made by ``tempeval diagnose``: header ``made_by``, in older files a
+derived task ``<task>@<variant>``; or a run a diagnosis names as a variant) feed the diagnostics view, never a
+leaderboard column; a user's own ``--order shuffled`` run is a row like any other.
 
 Work is split by model: first every run header is read (cheap) to decide which run counts, then each model's runs
 are read, summarised, grouped and written out, in parallel processes for large leaderboards.
@@ -40,7 +43,7 @@ import os
 import re
 import shutil
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +54,7 @@ from tempeval import registry
 from tempeval.errors import TempevalError
 from tempeval.groups import GroupSummary, summarize_groups
 from tempeval.results import SCHEMA_VERSION, RunSummary, find_run_files, read_run, summarize
+from tempeval.rows import RowIdentity, row_identities
 from tempeval.scoring.metrics import MetricValue
 
 ASSETS = ("index.html", "app.js", "style.css")
@@ -87,6 +91,10 @@ class _Run:
     header: dict[str, Any]
     status: str = CURRENT
     summary: RunSummary | None = None
+    row: RowIdentity | None = None
+    """The model row the run is in (:mod:`tempeval.rows`); ``None`` for diagnostic variants."""
+    why: str = ""
+    """Why a run that is not current is left off the overview (printed by the build)."""
 
     @property
     def model(self) -> str:
@@ -101,6 +109,11 @@ class _Run:
         return str(self.header.get("task_version"))
 
     @property
+    def row_name(self) -> str:
+        """The row's name on the site: the model string when the model has one row (see :mod:`tempeval.rows`)."""
+        return self.row.display if self.row is not None else self.model
+
+    @property
     def summarized(self) -> RunSummary:
         """The summary of a run that was read (every run on the site was)."""
         if self.summary is None:
@@ -108,7 +121,12 @@ class _Run:
         return self.summary
 
 
-def build(run_dirs: Sequence[Path], out: Path, models_file: Path | None = None) -> Path:
+def build(
+    run_dirs: Sequence[Path],
+    out: Path,
+    models_file: Path | None = None,
+    report: Callable[[str], None] = lambda line: None,
+) -> Path:
     """Write the leaderboard site for the run files under ``run_dirs`` into ``out``.
 
     Args:
@@ -116,6 +134,8 @@ def build(run_dirs: Sequence[Path], out: Path, models_file: Path | None = None) 
         out: The site folder (created; the files named in this module's docstring are overwritten).
         models_file: Model metadata (display name, size, link, date, open/closed); by default the first
             ``models.yaml`` found directly in one of ``run_dirs``.
+        report: Called with one line per run left off the overview, saying why (superseded by which run, an
+            older task version) and one line counting the diagnostic variants.
 
     Returns:
         The path of the site's ``index.html``.
@@ -133,7 +153,7 @@ def build(run_dirs: Sequence[Path], out: Path, models_file: Path | None = None) 
     diagnoses = _read_diagnoses(run_dirs)
     staging = _prepare(out)
     try:
-        _build_into(staging, runs, skipped, diagnoses, metadata, run_dirs)
+        _build_into(staging, runs, skipped, diagnoses, metadata, run_dirs, report)
         _swap_in(staging, out)
     finally:
         if staging.exists():
@@ -148,6 +168,7 @@ def _build_into(
     diagnoses: list[dict[str, Any]],
     metadata: dict[str, dict[str, Any]],
     run_dirs: Sequence[Path],
+    report: Callable[[str], None],
 ) -> None:
     """Write the whole site into ``staging`` (a folder no reader looks at yet)."""
     registry.groups()  # read the task catalogue once here, so that forked workers inherit it
@@ -166,7 +187,13 @@ def _build_into(
             f"No readable run files (*.jsonl) under {', '.join(map(str, run_dirs))}. Run "
             "'tempeval run --model MODEL --task TASK --out DIR' first, then build from DIR."
         )
-    models = _models(sorted({r.model for r in read}), metadata)
+    for run in read:
+        if run.why:
+            report(f"{run.file}: {run.why}")
+    variants = sum(r.status == VARIANT for r in read)
+    if variants:
+        report(f"{variants} diagnostic variant run(s) (made by 'tempeval diagnose') are in the diagnostics view.")
+    models = _models(read, metadata)
     data = _site_data(read, groups, models, diagnoses, skipped, run_dirs)
     _write_site(staging, data)
 
@@ -293,6 +320,8 @@ def _classify(runs: Sequence[_Run], variant_paths: set[Path]) -> list[_Run]:
     ranked = sorted(runs, key=lambda r: (_started(r), r.file), reverse=True)
     is_variant = {r.id: _is_variant(r, variant_paths) for r in runs}
     is_shard = {r.id: bool(r.header.get("shard")) for r in runs}
+    in_rows = [r for r in ranked if not is_variant[r.id]]
+    rows = dict(zip([r.id for r in in_rows], row_identities([r.header for r in in_rows]), strict=True))
     newest_version: dict[str, str] = {}
     for run in ranked:
         known = newest_version.get(run.task)
@@ -300,26 +329,40 @@ def _classify(runs: Sequence[_Run], variant_paths: set[Path]) -> list[_Run]:
             continue
         if known is None or _version_key(run.version) > _version_key(known):
             newest_version[run.task] = run.version
-    taken: set[tuple[str, str, str]] = set()
+    taken: dict[tuple[Any, ...], _Run] = {}
     out = []
     for run in ranked:
-        key = (run.model, run.task, run.version)
+        row = rows.get(run.id)
+        key = (row.key if row else None, run.task, run.version)
+        why = ""
         if is_shard[run.id]:
             status = SHARD
-        elif is_variant[run.id]:
+        elif is_variant[run.id] or row is None:
             status = VARIANT
         elif key in taken:
             status = SUPERSEDED
+            why = (
+                f"superseded by {taken[key].file}, a newer run of row '{row.display}' on {run.task}@{run.version} "
+                "(give runs meant as rows of their own a --label)"
+            )
         else:
             status = CURRENT if run.version == newest_version[run.task] else OLDER_VERSION
-            taken.add(key)
-        out.append(dataclasses.replace(run, status=status))
+            if status == OLDER_VERSION:
+                why = (
+                    f"listed apart: {run.task} version {run.version} is older than version "
+                    f"{newest_version[run.task]}, the one the overview shows"
+                )
+            taken[key] = run
+        out.append(dataclasses.replace(run, status=status, row=row, why=why))
     return out[::-1]
 
 
 def _is_variant(run: _Run, variant_paths: set[Path]) -> bool:
-    order = (run.header.get("frames") or {}).get("order", "original")
-    return "@" in run.task or order != "original" or run.path.resolve() in variant_paths
+    """A run made by ``tempeval diagnose`` (its header says so; older files: a derived task ``<task>@<variant>``),
+    or one a diagnosis names as a variant. A user's own ``--order shuffled`` run is a row like any other."""
+    made_by = run.header.get("made_by")
+    made_by_diagnose = made_by == "diagnose" or (made_by is None and "@" in run.task)
+    return made_by_diagnose or run.path.resolve() in variant_paths
 
 
 def _started(run: _Run) -> datetime.datetime:
@@ -370,7 +413,8 @@ def _read_model(
     for run in runs:
         try:
             run_file = read_run(run.path)
-            summaries[run.id] = summarize(run_file)  # an unknown metric (a plugin not installed here) fails too
+            # An unknown metric (a plugin not installed here) fails too. Groups are formed per row.
+            summaries[run.id] = dataclasses.replace(summarize(run_file), row=run.row_name)
         except TempevalError as exc:
             failed.append((run, str(exc)))
             continue
@@ -489,9 +533,9 @@ def _cells(
     current: Sequence[_Run], groups: Sequence[GroupSummary], benchmarks: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
     """One cell per (model, benchmark) with at least one current run: its score, CI and the runs behind it."""
-    by_key = {(r.model, r.task): r for r in current}
-    group_scores = {(g.model, g.group): g for g in groups}
-    models = sorted({r.model for r in current})
+    by_key = {(r.row_name, r.task): r for r in current}
+    group_scores = {(g.model, g.group): g for g in groups}  # a group's "model" is the row it was formed for
+    models = sorted({r.row_name for r in current})
     cells = []
     for bench in benchmarks:
         for model in models:
@@ -558,7 +602,10 @@ def _run_entry(run: _Run, merged_into: Mapping[str, str]) -> dict[str, Any]:
     dataset = header["dataset"] if isinstance(header.get("dataset"), dict) else {}
     return {
         "id": run.id,
-        "model": run.model,
+        "model": run.row_name,
+        "model_id": run.model,
+        "label": header.get("label"),
+        "made_by": header.get("made_by"),
         "task": run.task,
         "task_version": run.version,
         "kind": header.get("task_kind"),
@@ -695,17 +742,27 @@ def _measure(raw: Any) -> dict[str, Any] | None:
     return None
 
 
-def _models(ids: Sequence[str], meta: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _models(runs: Sequence[_Run], meta: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per model row: its id is the row's name; its metadata is the model's (``models.yaml`` is keyed by
+    model string), its name the row's ``--label``, or the model's name with what sets the row apart."""
+    rows = {run.row_name: run for run in sorted(runs, key=lambda r: r.row_name)}
     out = []
-    for model in ids:
+    for row_name, run in rows.items():
+        model = run.model
         fields = meta.get(model, {})
         is_open = fields.get("open")
         if isinstance(is_open, str):
             is_open = is_open.strip().lower() in {"open", "yes", "true", "open-source", "open source", "open weights"}
+        name = str(fields.get("name") or fields.get("display_name") or model)
+        if run.row is not None and run.row.label is not None:
+            name = row_name
+        elif row_name != model:
+            name += row_name.removeprefix(model)  # ' · 8 f'
         out.append(
             {
-                "id": model,
-                "name": str(fields.get("name") or fields.get("display_name") or model),
+                "id": row_name,
+                "model": model,
+                "name": name,
                 "size": _text(fields.get("size")),
                 "link": _text(fields.get("link")),
                 "date": _text(fields.get("date")),

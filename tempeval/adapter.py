@@ -5,23 +5,26 @@ An adapter has one job: ``generate(requests) -> predictions``. It declares what 
 entry-point group ``tempeval.adapters`` (the built-in ones are registered there too, and listed in
 ``BUILTIN_ADAPTERS`` so a source checkout works without installing); their modules are imported only when used.
 
-A model is one string: ``ADAPTER`` or ``ADAPTER/MODEL`` (``random``, ``openai/gpt-4o-mini``).
+A model is one string: ``ADAPTER`` or ``ADAPTER/MODEL`` (``random``, ``openai/gpt-4o-mini``). ``ADAPTER`` may
+also be ``package.module:Class`` or ``path/to/adapter.py:Class``: an adapter that is not installed (see
+:mod:`tempeval.plugins`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import importlib.metadata
 import itertools
 import json
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, get_type_hints, runtime_checkable
 
-from tempeval.errors import TempevalError, UnknownNameError, unknown_name
+from tempeval.errors import TempevalError, UnknownNameError
+from tempeval.plugins import PYTHON_FILE_SUFFIX, Kind, known_names, resolve
 from tempeval.types import Prediction, Request
 
 BUILTIN_ADAPTERS: dict[str, str] = {
@@ -46,6 +49,10 @@ class Capabilities:
     """Takes a video (frames with their timing) as one input."""
     timestamps_in_text: bool = True
     """Frame times can be told to the model (needed for grounding and online tasks)."""
+    samples_frames: bool = False
+    """The model's server takes a video file and samples its frames itself: the harness decodes nothing, sends the
+    visible window (``Request.video_path``, ``video_window_s``, ``frame_policy``) and records the frame policy with
+    ``sampling='server'``."""
     max_side: int | None = None
     """Largest frame side (pixels) the adapter sends; ``None`` is no limit. The harness decodes at the smaller of
     this and ``--max-side`` and records it in the run's frame policy: an adapter never resizes frames itself."""
@@ -156,36 +163,47 @@ def take_batch(requests: Iterator[Request], size: int) -> list[Request]:
     return batch
 
 
-def _entry_points() -> dict[str, str]:
-    found = dict(BUILTIN_ADAPTERS)
-    for entry_point in importlib.metadata.entry_points(group="tempeval.adapters"):
-        found.setdefault(entry_point.name, entry_point.value)
-    return found
+ADAPTER_KIND = Kind("model adapter", "tempeval.adapters", BUILTIN_ADAPTERS, "tempeval list models")
+
+_ADAPTER_SPEC = re.compile(r"^(?P<module>.+?\.py|[A-Za-z_][\w.]*):(?P<cls>[A-Za-z_]\w*)(?:/(?P<model>.*))?$")
+"""``path/to/adapter.py:ClassName`` or ``package.module:ClassName``, optionally followed by ``/MODEL``."""
 
 
 def adapter_names() -> list[str]:
     """Every registered adapter name, built-in and plugin."""
-    return sorted(_entry_points())
+    return known_names(ADAPTER_KIND)
 
 
 def load_adapter_class(name: str) -> type[Adapter]:
-    """Import the adapter class registered as ``name``."""
-    registered = _entry_points()
-    if name not in registered:
-        raise unknown_name("model adapter", name, registered, "tempeval list models")
-    module_name, _, attribute = registered[name].partition(":")
+    """Import the adapter class registered as ``name``, or named ``module:Class`` / ``file.py:Class``."""
     try:
-        module = importlib.import_module(module_name)
+        cls = resolve(ADAPTER_KIND, name)
     except ImportError as exc:
         raise TempevalError(f"Adapter '{name}' could not be imported ({exc}). Install what it needs.") from exc
-    cls: type[Adapter] = getattr(module, attribute)
+    if not (isinstance(cls, type) and issubclass(cls, Adapter)):
+        raise TempevalError(f"'{name}' is not an adapter: it must be a subclass of tempeval.adapter.Adapter.")
     return cls
 
 
 def split_model(model: str) -> tuple[str, str]:
-    """'openai/gpt-4o' -> ('openai', 'gpt-4o'); 'random' -> ('random', '')."""
+    """'openai/gpt-4o' -> ('openai', 'gpt-4o'); 'random' -> ('random', '');
+    'my/adapter.py:Echo/m' -> ('my/adapter.py:Echo', 'm')."""
     adapter, _, name = model.partition("/")
+    spec = _ADAPTER_SPEC.match(model)
+    if spec is not None and adapter not in adapter_names():
+        return f"{spec['module']}:{spec['cls']}", spec["model"] or ""
     return adapter, name
+
+
+def model_label(model: str) -> str:
+    """The name a run records for a model string: the string itself, except that an adapter given as a file path
+    is named by its file and class (``adapter.py:Echo/m``), whatever folder it was run from."""
+    adapter, name = split_model(model)
+    module, colon, cls = adapter.partition(":")
+    if not colon or not module.endswith(PYTHON_FILE_SUFFIX):
+        return model
+    label = f"{Path(module).name}:{cls}"
+    return f"{label}/{name}" if name else label
 
 
 def parse_value(text: str) -> Any:

@@ -157,8 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     exporting.add_argument("-o", "--out", type=Path, help="write the table to this file (default: stdout)")
     exporting.set_defaults(handler=_cmd_export)
 
-    show = commands.add_parser("show", help="table of all runs under a folder")
-    show.add_argument("dir", type=Path, nargs="?", default=Path("runs"))
+    show = commands.add_parser("show", help="table of all runs under folders (or of run files)")
+    show.add_argument(
+        "paths", type=Path, nargs="*", default=[Path("runs")], metavar="PATH",
+        help="folders or run files (default: runs)",
+    )
     show.set_defaults(handler=_cmd_show)
     return parser
 
@@ -190,6 +193,13 @@ def _byte_size(text: str) -> int:
     return value
 
 
+def _label(text: str) -> str:
+    """An argparse type: a row label, not blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a label names a row: give some text, e.g. --label 'Qwen2.5-VL (64 f)'")
+    return text.strip()
+
+
 def _positive_finite(text: str) -> float:
     """An argparse type: a positive finite number (nan and inf mean nothing as a rate)."""
     try:
@@ -212,7 +222,10 @@ def _version() -> str:
 
 def _add_model_arguments(command: argparse.ArgumentParser) -> None:
     """--model and its arguments (read back by :func:`_model_arguments`)."""
-    command.add_argument("--model", required=True, help="ADAPTER or ADAPTER/MODEL, e.g. random or openai/gpt-4o-mini")
+    command.add_argument(
+        "--model", required=True,
+        help="ADAPTER or ADAPTER/MODEL (random, openai/gpt-4o-mini), or an adapter file: path/to/adapter.py:Class",
+    )
     command.add_argument("-M", "--model-arg", action="append", default=[], metavar="KEY=VALUE", help="adapter argument")
     command.add_argument("--model-config", type=Path, help="YAML file of adapter arguments (-M values override it)")
     command.add_argument(
@@ -223,6 +236,10 @@ def _add_model_arguments(command: argparse.ArgumentParser) -> None:
 def _add_run_arguments(command: argparse.ArgumentParser) -> None:
     """Where runs read data and write files, and how they score (shared by run and diagnose)."""
     command.add_argument("--out", type=Path, default=Path("runs"), help="folder for run files (default: runs)")
+    command.add_argument(
+        "--label", type=_label,
+        help="name of this run's row in every table, e.g. 'Qwen2.5-VL (64 f)'; its files go to OUT/MODEL/LABEL/",
+    )
     command.add_argument("--decoder", default="pyav", choices=("pyav", "decord"))
     command.add_argument("--data-dir", type=Path, help="root of downloaded benchmark data")
     command.add_argument("--synth-dir", type=Path, help="where the synthetic suite is generated (default: cache)")
@@ -280,7 +297,7 @@ def _frame_override(args: argparse.Namespace, base: Any) -> Any:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from tempeval import registry
-    from tempeval.adapter import create_adapter
+    from tempeval.adapter import create_adapter, model_label
     from tempeval.report import error_summary, summary_table
     from tempeval.runner import run_task
     from tempeval.sharding import Shard
@@ -304,7 +321,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             options = _run_options(
                 args, frames=frames, shard=shard, protocol=args.protocol, generation=generation
             )
-            summaries.append(run_task(task, adapter, args.model, options))
+            summaries.append(run_task(task, adapter, model_label(args.model), options))
     finally:
         adapter.close()
     print(summary_table(summaries))
@@ -346,6 +363,7 @@ def _run_options(args: argparse.Namespace, **extra: Any) -> Any:
         max_consecutive_errors=args.max_consecutive_errors,
         decode_workers=args.decode_workers,
         max_inflight_bytes=args.max_inflight_bytes,
+        label=args.label,
         **extra,
     )
 
@@ -384,20 +402,26 @@ def _model_arguments(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
     from tempeval import registry
-    from tempeval.adapter import create_adapter
+    from tempeval.adapter import create_adapter, model_label
     from tempeval.diagnose import DiagnoseOptions, diagnose, diagnosis_table
+    from tempeval.report import error_summary
+    from tempeval.results import read_run, summarize
 
     task = registry.get_task(args.task)
     adapter = create_adapter(args.model, _model_arguments(args))
     run = _run_options(args)
     try:
-        result = diagnose(task, adapter, args.model, DiagnoseOptions(frames=args.frames, single=args.single, run=run))
+        options = DiagnoseOptions(frames=args.frames, single=args.single, run=run)
+        result = diagnose(task, adapter, model_label(args.model), options)
     finally:
         adapter.close()
     print(json.dumps(result.to_json(), indent=1) if args.json else diagnosis_table(result))
     errors = sum(result.errors.values())
     if errors:
         print(f"{errors} sample(s) ended in an error (counted as wrong); re-run to retry them.", file=sys.stderr)
+        folder = Path(result.path).parent  # the variant runs are beside the diagnosis
+        variant_runs = [summarize(read_run(folder / name)) for name in result.runs.values()]
+        print("most frequent errors:", *error_summary(variant_runs), sep="\n", file=sys.stderr)
         return 1
     return 0
 
@@ -420,7 +444,7 @@ def _model_config(path: Path | None) -> dict[str, Any]:
 def _cmd_leaderboard_build(args: argparse.Namespace) -> int:
     from tempeval.leaderboard.build import build
 
-    index = build(args.runs, args.out, args.models)
+    index = build(args.runs, args.out, args.models, report=print)  # every run left off the overview, and why
     print(f"Leaderboard written to {index.parent}/: open {index.resolve()} in a browser, or run "
           f"'tempeval leaderboard serve {index.parent}'.")
     return 0
@@ -447,7 +471,7 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 def _load_runs(paths: Sequence[Path], parser_mode: str | None = None, judge: Any = None) -> tuple[list[Any], list[Any]]:
     import contextlib
 
-    from tempeval.results import find_run_files, read_run, run_lock, summarize
+    from tempeval.results import find_run_files, read_run, run_lock, summarize, with_rows
     from tempeval.scoring.rescore import rescore, save_judge_calls
 
     files = [file for path in paths for file in find_run_files(path)]
@@ -462,7 +486,7 @@ def _load_runs(paths: Sequence[Path], parser_mode: str | None = None, judge: Any
             saved = save_judge_calls(original, runs[-1]) if judge is not None else 0
         if saved:
             print(f"{file}: {saved} record(s) judged; replies saved in the file for later scoring.", file=sys.stderr)
-    return runs, [summarize(run) for run in runs]
+    return runs, with_rows(runs, [summarize(run) for run in runs])
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -484,14 +508,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
             print(json.dumps(item.to_json()))
     else:
         if complete:
-            print(summary_table([s for _, s in complete]))
+            print(summary_table([s for _, s in complete], files=True))
         if groups:
             print()
             print(group_table(groups))
         if shards:
             gap = "\n" if complete else ""
             print(f"{gap}shards (parts of runs, not their scores; 'tempeval merge' joins them into one run):")
-            print(summary_table(shards))
+            print(summary_table(shards, files=True))
     return 0
 
 
@@ -562,11 +586,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     from tempeval.report import count_cell, error_summary
 
-    _, summaries = _load_runs([args.dir])
+    _, summaries = _load_runs(args.paths)
     table = pd.DataFrame(
         [
             {
-                "model": s.model,
+                "model": s.row or s.model,
                 "task": s.task,
                 "version": s.task_version,
                 "n": count_cell(s),
@@ -603,9 +627,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from tempeval.export import render, write_atomic
+    from tempeval.rows import newest_per_row
 
-    _, summaries = _load_runs(args.runs)  # scored as 'tempeval score' scores them
-    text = render(summaries, args.format)
+    runs, summaries = _load_runs(args.runs)  # scored as 'tempeval score' scores them
+    kept, notes = newest_per_row([run.header for run in runs], [str(run.path) for run in runs])
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    text = render([summaries[index] for index in kept], args.format)
     if args.out is None:
         sys.stdout.write(text)
     else:

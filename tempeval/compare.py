@@ -22,6 +22,7 @@ import numpy as np
 from tempeval.diagnose import PairedScores, difference
 from tempeval.errors import TempevalError
 from tempeval.results import RunFile, _labelled, find_run_files, read_run, rows_of
+from tempeval.rows import row_identities
 from tempeval.scoring.metrics import cluster_order, compute
 
 PERMUTATIONS = 9999
@@ -37,6 +38,7 @@ class Comparison:
 
     task: str
     model_a: str
+    """A's row: its ``--label``, or its model and the settings in which A and B differ (``random · 8 f``)."""
     model_b: str
     metric: str
     """The headline compared, or ``mean score`` when the headline is not a per-sample mean."""
@@ -99,20 +101,22 @@ def is_mean_headline(header: Mapping[str, Any]) -> bool:
 
 def load_by_task(path: Path) -> dict[str, RunFile]:
     """The run files under ``path`` (a file or a folder), keyed by task; shards are skipped."""
-    runs: dict[str, RunFile] = {}
+    by_task: dict[str, list[RunFile]] = {}
     for file in find_run_files(path):
         run = read_run(file)
-        if run.header.get("shard"):
-            continue
-        task = str(run.header.get("task"))
-        if task in runs:
-            raise TempevalError(
-                f"{path}: two run files of task '{task}' ({runs[task].path} and {file}); compare one run per task."
-            )
-        runs[task] = run
-    if not runs:
+        if not run.header.get("shard"):
+            by_task.setdefault(str(run.header.get("task")), []).append(run)
+    if not by_task:
         raise TempevalError(f"No run files (*.jsonl) found in {path}.")
-    return runs
+    for task, found in by_task.items():
+        if len(found) > 1:
+            rows = row_identities([run.header for run in found])
+            listed = ", ".join(f"'{row.display}' ({run.path})" for row, run in zip(rows, found, strict=True))
+            raise TempevalError(
+                f"{path}: {len(found)} runs of task '{task}': {listed}. Compare one run per task: pass a run file, "
+                "or the folder of one --label."
+            )
+    return {task: found[0] for task, found in by_task.items()}
 
 
 def compare_runs(a: RunFile, b: RunFile, *, seed: int = 0) -> Comparison:
@@ -126,6 +130,7 @@ def compare_runs(a: RunFile, b: RunFile, *, seed: int = 0) -> Comparison:
     scores_a = [rows_a[sid].value for sid in both]
     scores_b = [rows_b[sid].value for sid in both]
     fallback = not (is_mean_headline(a.header) and is_mean_headline(b.header))
+    row_a, row_b = row_identities([a.header, b.header])  # one model under two settings: named by what differs
     headline = str(a.header.get("headline", "accuracy"))
     value_a = 100.0 * float(np.mean(scores_a)) if both else float("nan")
     value_b = 100.0 * float(np.mean(scores_b)) if both else float("nan")
@@ -136,8 +141,8 @@ def compare_runs(a: RunFile, b: RunFile, *, seed: int = 0) -> Comparison:
         ci = estimate.ci if estimate is not None else None
     return Comparison(
         task=str(a.header.get("task")),
-        model_a=str(a.header.get("model")),
-        model_b=str(b.header.get("model")),
+        model_a=row_a.display,
+        model_b=row_b.display,
         metric="mean score" if fallback else headline,
         headline=headline,
         fallback=fallback,

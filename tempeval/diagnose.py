@@ -304,9 +304,10 @@ def _estimate_json(value: MetricValue | None) -> dict[str, Any] | None:
     return {"value": value.value, "ci": None if value.ci is None else list(value.ci)}
 
 
-def diagnosis_path(out_dir: Path, model: str, task: Task) -> Path:
-    """Where the diagnosis of (model, task) is written: ``<out>/<model slug>/diagnosis-<task>.json``."""
-    return Path(out_dir) / model_slug(model) / f"diagnosis-{model_slug(task.name)}.json"  # never outside out_dir
+def diagnosis_path(out_dir: Path, model: str, task: Task, label: str | None = None) -> Path:
+    """Where the diagnosis of (model, task) is written: ``<out>/<model slug>/diagnosis-<task>.json`` (in the
+    ``<label>`` folder below it with a label), beside its variant runs."""
+    return run_path(out_dir, model, task, label=label).with_name(f"diagnosis-{model_slug(task.name)}.json")
 
 
 # -- the statistics -------------------------------------------------------------------------------------------
@@ -483,7 +484,10 @@ def diagnose(
     variants = plan_variants(task, frames, options.single, handpicked=len(handpicked) == len(samples))
     shared = frame_source or frame_source_for(options.run, cache_bytes=DIAGNOSE_CACHE_BYTES)
     _run_variants(task, variants, samples, shared, _Target(adapter, model, options.run), handpicked)
-    rows = {v.name: _rows_of(run_path(options.run.out_dir, model, v.task_of(task)), samples) for v in variants}
+    rows = {
+        v.name: _rows_of(run_path(options.run.out_dir, model, v.task_of(task), label=options.run.label), samples)
+        for v in variants
+    }
     errors = {name: sum(row.error for row in variant_rows) for name, variant_rows in rows.items()}
     notes += [
         f"{name}: {count} sample(s) ended in an error, counted as wrong; re-run to retry them."
@@ -492,7 +496,7 @@ def diagnose(
     ]
     diagnosis = measure(task, model, variants, rows, options, frames)
     diagnosis = dataclasses.replace(diagnosis, errors=errors, notes=(*notes, *diagnosis.notes))
-    path = diagnosis_path(options.run.out_dir, model, task)
+    path = diagnosis_path(options.run.out_dir, model, task, options.run.label)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(diagnosis.to_json(), indent=1) + "\n", encoding="utf-8")
     return dataclasses.replace(diagnosis, path=str(path))
@@ -571,7 +575,7 @@ def _source_for(variant: Variant, shared: FrameSource, seed: int, times: Mapping
 
 def _variant_options(variant: Variant, task: Task, run: RunOptions, *, limit: int, fresh: bool) -> RunOptions:
     return dataclasses.replace(
-        run, frames=variant.frames, run_name=variant.task_of(task).name, limit=limit, fresh=fresh
+        run, frames=variant.frames, run_name=variant.task_of(task).name, limit=limit, fresh=fresh, made_by="diagnose"
     )
 
 
@@ -596,7 +600,7 @@ def _run_variants(
     sources = {v.name: _source_for(v, shared, run.seed, handpicked) for v in variants}
     todo = {
         v.name: {s.id for s in samples}
-        - (set() if run.fresh else _answered(run_path(run.out_dir, target.model, v.task_of(task))))
+        - (set() if run.fresh else _answered(run_path(run.out_dir, target.model, v.task_of(task), label=run.label)))
         for v in variants
     }
     step = max(CHUNK_SAMPLES, target.adapter.batch_size)

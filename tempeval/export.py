@@ -1,7 +1,9 @@
 """``tempeval export``: the model × task table of headline scores with 95% CIs, as CSV, Markdown or LaTeX.
 
-Rows are models, columns tasks (both sorted); a cell is the task's headline in percent with its 95% CI. Shards
-are left out (a shard is a part of a run, not its score). A (model, task) pair present twice is refused.
+Rows are model rows (:mod:`tempeval.rows`: a model's ``--label`` or the settings that set its runs apart, such as
+``random · 8 f``), columns tasks (both sorted); a cell is the task's headline in percent with its 95% CI. Shards
+are left out (a shard is a part of a run, not its score). Of true duplicates (one row, one task and version)
+``tempeval export`` keeps the newest and says so; two versions of one task in one row are refused.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ def _table(summaries: Sequence[RunSummary]) -> tuple[list[str], list[str], dict[
     for summary in summaries:
         if summary.shard:
             continue
-        key = (summary.model, summary.task)
+        key = (summary.row or summary.model, summary.task)
         if key in cells:
             raise TempevalError(
-                f"Two runs of model '{summary.model}' on task '{summary.task}' ({cells[key].path} and "
-                f"{summary.path}); export one run per (model, task)."
+                f"Two runs of row '{key[0]}' on task '{summary.task}' ({cells[key].path}, version "
+                f"{cells[key].task_version}, and {summary.path}, version {summary.task_version}); export one run "
+                "per (row, task): leave one out, or give one a --label."
             )
         cells[key] = summary
     if not cells:
         raise TempevalError("No complete runs to export (only shards?).")
-    models = sorted({model for model, _ in cells})
+    models = sorted({row for row, _ in cells})
     tasks = sorted({task for _, task in cells})
     return models, tasks, cells
 

@@ -57,10 +57,10 @@ def _version_key(version: str) -> tuple[Any, ...]:
 def newest_runs(
     runs: Sequence[RunFile], summaries: Sequence[RunSummary]
 ) -> dict[tuple[str, str], tuple[RunFile, RunSummary]]:
-    """(model, task) -> the newest run of the task's newest version (by start time, then input order)."""
+    """(row, task) -> the newest run of the task's newest version (by start time, then input order)."""
     newest: dict[tuple[str, str, str], tuple[tuple[str, int], RunFile, RunSummary]] = {}
     for index, (run, summary) in enumerate(zip(runs, summaries, strict=True)):
-        key = (summary.model, summary.task, summary.task_version)
+        key = (summary.row or summary.model, summary.task, summary.task_version)  # one model's rows apart
         order = (str(run.header.get("started_at") or ""), index)
         if key not in newest or order >= newest[key][0]:
             newest[key] = (order, run, summary)

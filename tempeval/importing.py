@@ -8,15 +8,15 @@ run is re-scored, shown and compared exactly like a new one.
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from tempeval import benchmarks, registry
-from tempeval.errors import RunFileError, TempevalError, unknown_name
+from tempeval.errors import RunFileError, TempevalError
 from tempeval.loaders import LoadOptions, load_samples
+from tempeval.plugins import Kind, resolve
 from tempeval.results import NO_PREDICTION, read_run, run_lock, write_run_file
 from tempeval.runner import RunOptions, build_record, run_header, run_path
 from tempeval.scoring.rescore import score_record, scorer_for
@@ -31,15 +31,17 @@ Importer = Callable[[Sequence[Path], SamplesOf], Mapping[str, Mapping[str, str |
 MISSING = NO_PREDICTION
 
 
+IMPORTER_KIND = Kind(
+    "benchmark to import", "tempeval.importers", IMPORTERS, "tempeval list tasks",
+    convention=lambda name: f"tempeval.benchmarks.{name}:import_predictions",
+    more_names=lambda: [m.name for m in pkgutil.iter_modules(benchmarks.__path__)],
+)
+
+
 def get_importer(benchmark: str) -> Importer:
-    """The importer of ``benchmark``: ``tempeval.benchmarks.<benchmark>:import_predictions`` unless registered."""
-    target = IMPORTERS.get(benchmark) or f"tempeval.benchmarks.{benchmark}:import_predictions"
-    module_name, _, attribute = target.partition(":")
-    try:
-        importer: Importer = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        known = [m.name for m in pkgutil.iter_modules(benchmarks.__path__)]
-        raise unknown_name("benchmark to import", benchmark, known, "tempeval list tasks") from exc
+    """The importer of ``benchmark``: from ``IMPORTERS``, a ``tempeval.importers`` entry point,
+    ``module:function``, else ``tempeval.benchmarks.<benchmark>:import_predictions``."""
+    importer: Importer = resolve(IMPORTER_KIND, benchmark)
     return importer
 
 

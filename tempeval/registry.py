@@ -1,8 +1,9 @@
 """Where tasks and datasets are found: the installed ``tasks/`` folder plus ``tempeval.tasks`` entry points.
 
 A plugin registers tasks by an entry point in the group ``tempeval.tasks`` whose value is a module; every
-``*.yaml`` file (except ``datasets.yaml``) in that module's folder is a task, and a ``datasets.yaml`` there adds
-dataset entries.
+``*.yaml`` file in that module's folder is a task file (one task, or a family), except ``datasets.yaml`` (its
+dataset entries), ``groups.yaml`` (how groups aggregate) and base files named ``_*.yaml`` (keys that task files
+``include:``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import yaml
 
 from tempeval.errors import TempevalError, unknown_name
-from tempeval.task import Task, TaskError, read_task_files
+from tempeval.plugins import forget_plugins
+from tempeval.task import Task, TaskError, is_base_file, read_task_files
 
 DATASETS_FILE = "datasets.yaml"
 GROUPS_FILE = "groups.yaml"
@@ -80,7 +82,7 @@ def _catalogue() -> tuple[dict[str, Task], dict[str, DatasetEntry], dict[str, Gr
         if (folder / GROUPS_FILE).exists():
             specs.update(_read_groups(folder / GROUPS_FILE))
         for path in sorted(folder.glob("*.yaml")):
-            if path.name in (DATASETS_FILE, GROUPS_FILE):
+            if path.name in (DATASETS_FILE, GROUPS_FILE) or is_base_file(path):
                 continue
             for task in read_task_files(path):
                 if task.name in tasks:
@@ -216,8 +218,9 @@ def load_task_path(path: str | Path) -> list[Task]:
 
 
 def reload() -> None:
-    """Forget cached task files (after installing a plugin in-process, in tests)."""
+    """Forget cached task files and plugin entry points (after installing a plugin in-process, in tests)."""
     _catalogue.cache_clear()
+    forget_plugins()
     _FILE_TASKS.clear()
 
 

@@ -39,13 +39,14 @@ def count_cell(summary: RunSummary) -> str:
     return text
 
 
-def summary_table(summaries: Sequence[RunSummary]) -> str:
-    """One line per run: counts, then each main metric with its 95% CI."""
-    rows = [("model", "task", "n", "errors", "unparseable", "metrics (95% CI)")]
+def summary_table(summaries: Sequence[RunSummary], *, files: bool = False) -> str:
+    """One line per run: its row, counts (and with ``files`` its run file), then each main metric with its CI."""
+    rows = [("model", "task", "n", "errors", "unparseable", *(("file",) if files else ()), "metrics (95% CI)")]
     for s in summaries:
         metrics = "  ".join(f"{name} {metric_cell(s, name)}" for name in main_metrics(s))
         unparsed = f"{s.unparseable} ({s.parse_failure_rate:.1f}%)"
-        rows.append((s.model, f"{s.task}@{s.task_version}", count_cell(s), str(s.errors), unparsed, metrics))
+        shown = (s.row or s.model, f"{s.task}@{s.task_version}", count_cell(s), str(s.errors), unparsed)
+        rows.append((*shown, *((s.path,) if files else ()), metrics))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for index, row in enumerate(rows):

@@ -7,16 +7,18 @@ earlier one (an errored sample retried on resume). Identity comes from the heade
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from tempeval.errors import RunFileError
+from tempeval.rows import row_identities
 from tempeval.scoring.metrics import MetricValue, Row, compute
 
 SCHEMA_VERSION = 1
@@ -26,7 +28,7 @@ NO_PREDICTION = "no prediction for this sample in the imported files"
 
 RESUME_FIELDS: tuple[str, ...] = (
     "task", "task_version", "model", "model_args", "frames", "generation", "seed", "dataset", "parser_mode",
-    "time_labels", "judge", "judge_args", "decoder", "scorers",
+    "time_labels", "judge", "judge_args", "decoder", "scorers", "label",
 )
 """Header fields that must match for a run file to be resumed into. In ``model_args`` only the arguments that
 change outputs count: those the header lists in ``transport_args`` (concurrency, timeouts, ...) may differ; in
@@ -291,6 +293,17 @@ class RunSummary:
     """Answers cut by the token limit (``finish_reason`` ``length``), errors excluded."""
     error_counts: tuple[tuple[str, int], ...] = ()
     """Each distinct error message of the run's records with its count, most frequent first."""
+    label: str | None = None
+    """The run's ``--label``; ``None``: none given."""
+    row: str = ""
+    """How tables name the run's row (:func:`tempeval.rows.row_identities`); the model string until rows are
+    assigned among a set of runs."""
+    frames: Mapping[str, Any] = field(default_factory=dict)
+    """The run's frame policy (header ``frames``)."""
+    generation: Mapping[str, Any] = field(default_factory=dict)
+    """The run's generation settings (header ``generation``)."""
+    model_args: Mapping[str, Any] = field(default_factory=dict)
+    """The model's arguments (header ``model_args``)."""
 
     @property
     def complete(self) -> bool:
@@ -309,6 +322,11 @@ class RunSummary:
             "task": self.task,
             "task_version": self.task_version,
             "model": self.model,
+            "row": self.row or self.model,
+            "label": self.label,
+            "frames": dict(self.frames),
+            "generation": dict(self.generation),
+            "model_args": dict(self.model_args),
             "n": self.n,
             "errors": self.errors,
             "unparseable": self.unparseable,
@@ -386,7 +404,22 @@ def summarize(run: RunFile) -> RunSummary:
         shard=str(header["shard"]) if header.get("shard") else None,
         truncated=sum(1 for r in records if r.get("finish_reason") == "length" and r.get("error") is None),
         error_counts=_error_counts(records),
+        label=str(header["label"]) if header.get("label") else None,
+        row=str(header.get("label") or header.get("model")),
+        frames=_mapping(header.get("frames")),
+        generation=_mapping(header.get("generation")),
+        model_args=_mapping(header.get("model_args")),
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def with_rows(runs: Sequence[RunFile], summaries: Sequence[RunSummary]) -> list[RunSummary]:
+    """The summaries with their rows named among these runs (:func:`tempeval.rows.row_identities`)."""
+    rows = row_identities([run.header for run in runs])
+    return [dataclasses.replace(s, row=row.display) for s, row in zip(summaries, rows, strict=True)]
 
 
 def _error_counts(records: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, int], ...]:

@@ -38,7 +38,7 @@ from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.sharding import Shard
 from tempeval.task import Task
 from tempeval.types import FramePolicy, Frames, GenerationConfig, Prediction, Request, Sample
-from tempeval.video import FrameSource, VideoError, clip_bounds
+from tempeval.video import FrameSource, VideoError, VideoInfo, clip_bounds
 
 TIME_AWARE_KINDS = ("grounding", "online")
 
@@ -82,6 +82,12 @@ class RunOptions:
     """Ask the task under this scoring protocol (``multi-binary``): the run is of the derived task."""
     generation: Mapping[str, Any] = field(default_factory=dict)
     """Overrides of the task's generation settings (``--max-tokens``, ``--temperature``, ``--top-p``, ``--gen``)."""
+    label: str | None = None
+    """Names the run's row in every table (``--label``); the run file goes to ``<model>/<label>/`` so that runs of
+    one task under other settings (a frame sweep) never overwrite or resume into each other."""
+    made_by: str = "run"
+    """Which command made the run (``run``; ``diagnose`` for its variant runs, which the leaderboard shows as
+    diagnostics, never as a model's row)."""
     max_consecutive_errors: int | None = 20
     """Stop the run after this many requests in a row fail with the same error (a wrong URL, a bad key);
     ``None`` or 0: never stop."""
@@ -98,10 +104,16 @@ def model_slug(model: str) -> str:
     return slug.replace(".", "_") if set(slug) <= {"."} else slug
 
 
-def run_path(out_dir: Path, model: str, task: Task, run_name: str | None = None) -> Path:
-    """Where the run file of (model, task) lives: one folder and one file name inside ``out_dir``, whatever the
-    model, task or run name holds ('../../x' included)."""
-    return Path(out_dir) / model_slug(model) / f"{model_slug(run_name or task.name)}.jsonl"
+def run_path(
+    out_dir: Path, model: str, task: Task, run_name: str | None = None, label: str | None = None
+) -> Path:
+    """Where the run file of (model, task) lives: ``<out>/<model>/<task>.jsonl``, or with a label
+    ``<out>/<model>/<label>/<task>.jsonl``; inside ``out_dir`` whatever the model, task, run name or label holds
+    ('../../x' included)."""
+    folder = Path(out_dir) / model_slug(model)
+    if label:
+        folder /= model_slug(label)
+    return folder / f"{model_slug(run_name or task.name)}.jsonl"
 
 
 def frame_policy(task: Task, options: RunOptions) -> FramePolicy:
@@ -149,6 +161,8 @@ def run_header(task: Task, model: str, model_args: dict[str, Any], options: RunO
         "dataset": dataset,
         "model": model,
         "model_args": model_args,
+        "label": options.label,
+        "made_by": options.made_by,
         "generation": generation_of(task, options).to_dict(),
         "frames": policy.to_dict(),
         "time_labels": time_labels(policy),
@@ -182,7 +196,9 @@ def run_task(
     _check_capabilities(task, adapter)
     policy = frame_policy(task, options)
     capped = frame_max_side(policy.max_side, adapter.capabilities.max_side)
-    if capped != policy.max_side:  # the adapter's largest frame is part of the recorded frame policy
+    if adapter.capabilities.samples_frames:  # the server samples: nothing is decoded here, and the policy says so
+        options = dataclasses.replace(options, frames=policy.replace(sampling="server", max_side=None))
+    elif capped != policy.max_side:  # the adapter's largest frame is part of the recorded frame policy
         options = dataclasses.replace(options, frames=policy.replace(max_side=capped))
     with warnings.catch_warnings(record=True) as caught:  # records skipped by the loader go into the header too
         warnings.simplefilter("always")
@@ -199,7 +215,7 @@ def run_task(
     if options.shard is not None:
         samples = sharding.select(samples, options.shard)
         run_name = f"{run_name}.shard-{options.shard.index}-of-{options.shard.count}"
-    path = run_path(options.out_dir, model, task, run_name)
+    path = run_path(options.out_dir, model, task, run_name, options.label)
     header = run_header(task, model, adapter.describe(), options)
     # How many records this run should end with (after limit, protocol and shard), and how many samples the
     # dataset has: `score` tells a killed run (INCOMPLETE n/N) from a --limit run (partial).
@@ -274,7 +290,8 @@ def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
         )
         raise RunFileError(
             f"{path} was written with a different configuration ({details}). It is never resumed into: "
-            "pass --fresh to overwrite it, or --out to write elsewhere."
+            "pass --label NAME to keep this run beside it as a row of its own (in a NAME folder), --fresh to "
+            "overwrite it, or --out to write elsewhere."
         )
     return {r["sample_id"] for r in existing.records if r.get("error") is None}
 
@@ -501,7 +518,11 @@ def _prepare(
             policies[sample.id] = _sample_policy(task, sample, options)
         except Exception as exc:  # one sample's bad settings fail that sample, never the rest of the run
             failed[sample.id] = _cannot_prepare(exc)
-    with_video = [(s, s.video) for s in chunk if s.video is not None and s.id not in failed]
+    with_video = [
+        (s, s.video)
+        for s in chunk
+        if s.video is not None and s.id not in failed and policies[s.id].sampling != "server"
+    ]
     generation = generation_of(task, options)
     frames: dict[str, Frames | VideoError | str] = {}
     try:
@@ -567,7 +588,7 @@ def _request_of(
             task,
             sample,
             duration_s=duration,
-            num_frames=len(got) if got is not None else None,
+            num_frames=len(got) if got is not None else policy.num_frames if policy.sampling == "server" else None,
             in_time_order=policy.order == "original",
         ),
         frames=presented(got, policy) if got is not None else None,
@@ -576,8 +597,16 @@ def _request_of(
         generation=generation,
         video_duration_s=duration,
         video_path=sample.video.path if sample.video else None,
+        **_server_sampling(info, sample, policy),
     )
     return request, duration
+
+
+def _server_sampling(info: VideoInfo | None, sample: Sample, policy: FramePolicy) -> dict[str, Any]:
+    """What a request carries for a server that samples frames itself: the visible window and the policy."""
+    if policy.sampling != "server" or info is None or sample.video is None:
+        return {}
+    return {"video_window_s": clip_bounds(info, sample.video, policy), "frame_policy": policy}
 
 
 def build_record(

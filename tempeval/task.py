@@ -190,12 +190,69 @@ def expand_subsets(data: Any, source: str) -> list[Any]:
     return expanded
 
 
-def read_task_files(path: Path) -> list[Task]:
-    """Read and validate one task YAML file: one task, or one per subset of a family (``subsets:``)."""
+BASE_FILE_PREFIX = "_"
+"""A task folder's YAML file whose name starts with this (``_mc_base.yaml``) is a base file: it holds keys that
+task files ``include:``, and is never read as a task itself."""
+
+
+def is_base_file(path: Path) -> bool:
+    """Whether ``path`` is a base file for ``include:`` rather than a task file."""
+    return path.name.startswith(BASE_FILE_PREFIX)
+
+
+def overlay(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with the keys of ``override``; a mapping in both (``dataset``, ``frames``, ...) merged key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_task_mapping(path: Path, chain: tuple[Path, ...] = ()) -> Any:
+    """The YAML of a task file with its ``include:`` files applied: each included file's keys (paths relative to
+    the including file; a list is applied in order), then the file's own keys over them.
+
+    Raises:
+        TaskError: an unreadable file, a missing included file or an include cycle, naming both files.
+    """
+    chain = (*chain, path.resolve())
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TaskError(f"{path}: cannot read task file: {exc}") from exc
+    if not isinstance(data, Mapping) or "include" not in data:
+        return data
+    includes = data["include"]
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not includes or not all(isinstance(item, str) for item in includes):
+        raise TaskError(f"{path}: 'include' must be a path or a list of paths of YAML files (relative to {path}).")
+    merged: dict[str, Any] = {}
+    for include in includes:
+        included = path.parent / include
+        if included.resolve() in chain:
+            cycle = " -> ".join(str(p) for p in (*chain[chain.index(included.resolve()):], included.resolve()))
+            raise TaskError(f"{path}: including {included} makes a cycle ({cycle}); remove one of the includes.")
+        if not included.is_file():
+            raise TaskError(f"{path}: included file {included} does not exist (paths are relative to {path}).")
+        base = read_task_mapping(included, chain)
+        if not isinstance(base, Mapping):
+            raise TaskError(f"{path}: included file {included} must be a YAML mapping of task fields.")
+        merged = overlay(merged, base)
+    return overlay(merged, {key: value for key, value in data.items() if key != "include"})
+
+
+def read_task_files(path: Path) -> list[Task]:
+    """Read and validate one task YAML file: one task, or one per subset of a family (``subsets:``)."""
+    if is_base_file(path):
+        raise TaskError(
+            f"{path}: a base file (named {BASE_FILE_PREFIX}*.yaml) holds keys that task files share through include:; "
+            "it is not a task. Run a task file that includes it."
+        )
+    data = read_task_mapping(path)
     return [parse_task(item, str(path)) for item in expand_subsets(data, str(path))]
 
 

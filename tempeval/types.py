@@ -24,7 +24,7 @@ AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "te
 """What shape a well-formed answer has; adapters such as ``random`` use it to answer in kind."""
 
 FrameOrder = Literal["original", "reversed", "shuffled"]
-Sampling = Literal["uniform"]
+Sampling = Literal["uniform", "server"]
 
 TASK_KINDS: tuple[str, ...] = ("multiple_choice", "grounding", "binary_pair", "online")
 FRAME_ORDERS: tuple[str, ...] = ("original", "reversed", "shuffled")
@@ -57,7 +57,9 @@ class FramePolicy:
     max_frames: int = 64
     """Cap on the number of frames when sampling by ``fps``."""
     sampling: Sampling = "uniform"
-    """Where frames are taken: ``uniform`` is segment-midpoint sampling."""
+    """Where frames are taken: ``uniform`` is segment-midpoint sampling by the harness; ``server``: the model's
+    server samples them itself from a file of the visible window (openai ``-M video_mode=file``), asked for
+    ``num_frames`` (or ``fps``) frames, so which frames it saw is not known to the harness."""
     order: FrameOrder = "original"
     """Order in which the frames are given to the model."""
     seed: int = 0
@@ -283,6 +285,11 @@ class Request:
     """Length of the part of the video the model may see, in seconds (to the query time for online)."""
     video_path: str | None = None
     """The source video, for backends that cache per media item (e.g. vLLM's multi_modal_uuids)."""
+    video_window_s: tuple[float, float] | None = None
+    """The part of the source video the model may see, in seconds (the clip, capped at the query time); set when
+    the adapter's server samples frames itself (then ``frames`` is None)."""
+    frame_policy: FramePolicy | None = None
+    """How many frames to take from that window, for an adapter whose server samples frames itself."""
 
 
 @dataclass(frozen=True)

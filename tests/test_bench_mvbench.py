@@ -215,7 +215,9 @@ def test_import_refuses_misaligned_results(data_root: Path, tmp_path: Path, caps
     )
 
 
-def test_task_files_are_minimal() -> None:
-    for path in sorted(Path(registry.get_task("mvbench_action_count").source_file).parent.glob("mvbench_*.yaml")):
-        assert len(path.read_text(encoding="utf-8").splitlines()) <= 25
-        assert yaml.safe_load(path.read_text(encoding="utf-8"))["name"] == path.stem
+def test_the_twenty_tasks_are_one_family_file_differing_only_by_description() -> None:
+    path = Path(registry.get_task("mvbench_action_count").source_file)
+    family = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert path.name == "mvbench.yaml" and family["name"] == "mvbench_{subset}"
+    assert len(family["subsets"]) == 20
+    assert all(set(overrides) == {"description"} for overrides in family["subsets"].values())

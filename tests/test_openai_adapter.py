@@ -539,3 +539,42 @@ def read_summary(out: Path) -> dict:
     with contextlib.redirect_stdout(buffer):
         main(["score", "--json", str(out)])
     return json.loads(buffer.getvalue().splitlines()[0])
+
+
+def test_file_mode_sends_the_visible_window_and_lets_the_server_sample(synth_dir: Path, tmp_path: Path) -> None:
+    """``-M video_mode=file``: no frame is decoded by the harness; the server gets a file:// video of exactly what
+    may be seen (a clip ending at the query time for online questions) and the run's frame count to sample."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    from tempeval.video import probe
+
+    seen: list[ChatRequest] = []
+
+    def answer(request: ChatRequest) -> str:
+        seen.append(request)
+        return "A"
+
+    clips = tmp_path / "clips"
+    with ChatServer(answer) as server:
+        argv = ["run", "--model", "openai/m", "-M", f"base_url={server.base_url}", "-M", "video_mode=file",
+                "-M", f"clip_dir={clips}", "--task", "synth_online", "--limit", "6", "--synth-dir", str(synth_dir),
+                "--out", str(tmp_path / "runs"), "--no-progress"]
+        assert main(argv) == 0
+    assert not server.problems
+    run = read_run(next((tmp_path / "runs").rglob("*.jsonl")))
+    assert run.header["frames"]["sampling"] == "server" and run.header["frames"]["max_side"] is None
+    assert len(seen) == 6
+    cut = 0
+    for request in seen:
+        (video,) = [p for p in request.body["messages"][-1]["content"] if p["type"] == "video_url"]
+        url = video["video_url"]["url"]
+        assert url.startswith("file://") and not request.images, "a file, not frames"
+        assert request.body["media_io_kwargs"] == {"video": {"num_frames": 8}}
+        clip = probe(url2pathname(urlparse(url).path))
+        now = float(request.prompt.split("it is now ", 1)[1].split(" seconds", 1)[0])
+        assert clip.duration_s <= now + 0.5, "no frame after the query time is in the file the server reads"
+        cut += clip.path.startswith(str(clips))
+    assert cut >= 3, "questions asked before the end of their video are sent as clips"
+    for record in run.records:
+        assert record["frame_times"] == [] and record["error"] is None

@@ -32,18 +32,23 @@ class MiddleAdapter(Adapter):
         return [Prediction(r.sample_id, self.options.letter) for r in requests]
 '''
 
-TASK_YAML = """\
-name: plugin_direction
+BASE_YAML = """\
 version: 1
-description: synth_direction, shipped by a plugin.
 kind: multiple_choice
 dataset: synth
-subset: direction
 answer_format: letter
 prompt: |
   {question}
   {options}
   {instruction}
+"""
+"""A base file (named _*.yaml): the plugin's tasks include it; the registry does not read it as a task."""
+
+TASK_YAML = """\
+include: _base.yaml
+name: plugin_direction
+description: synth_direction, shipped by a plugin.
+subset: direction
 """
 
 
@@ -55,13 +60,20 @@ def install_plugin(site: Path) -> None:
     (package / "tasks").mkdir()
     (package / "tasks" / "__init__.py").write_text("")
     (package / "tasks" / "plugin_direction.yaml").write_text(TASK_YAML)
-    dist = site / "tempeval_middle-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: tempeval-middle\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(
+    (package / "tasks" / "_base.yaml").write_text(BASE_YAML)
+    write_dist_info(
+        site, "tempeval-middle",
         "[tempeval.adapters]\nmiddle = tempeval_middle:MiddleAdapter\n\n"
-        "[tempeval.tasks]\nmiddle_tasks = tempeval_middle.tasks\n"
+        "[tempeval.tasks]\nmiddle_tasks = tempeval_middle.tasks\n",
     )
+
+
+def write_dist_info(site: Path, distribution: str, entry_points: str) -> None:
+    """The ``*.dist-info`` folder pip leaves for an installed distribution with these entry points."""
+    dist = site / f"{distribution.replace('-', '_')}-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(entry_points)
 
 
 def tempeval_cli(site: Path, *args: str) -> subprocess.CompletedProcess[str]:

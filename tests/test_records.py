@@ -218,21 +218,28 @@ def test_a_grounding_benchmark_from_a_csv(tmp_path: Path, capsys: pytest.Capture
     assert scores(tmp_path / "runs", capsys)["n"] == 3
 
 
-def test_binary_pairs_and_online_from_records(tmp_path: Path) -> None:
-    root = tmp_path / "b"
-    (root / "v").mkdir(parents=True)
+def write_pairs_benchmark(root: Path) -> Path:
+    """A fact/fib pair about the clip 0.5-2.5 s of one real mp4; returns its task file."""
+    (root / "v").mkdir(parents=True, exist_ok=True)
     make_barcode_video(root / "v" / "x.mp4", num_frames=30, fps=10)
     (root / "claims.jsonl").write_text(
-        json.dumps({"id": "p1", "fact": "It moves left.", "fib": "It moves right.", "video": "x.mp4"}) + "\n"
+        json.dumps({"id": "p1", "fact": "It moves left.", "fib": "It moves right.", "video": "x.mp4", "from": 0.5,
+                    "to": 2.5, "genre": "toy"}) + "\n"
     )
     (root / "pairs.yaml").write_text(
         "name: my_pairs\nversion: 1\nkind: binary_pair\nanswer_format: true_false\n"
-        "dataset: {loader: records, path: claims.jsonl, videos: v, fields: {true_claim: fact, false_claim: fib}}\n"
+        "dataset: {loader: records, path: claims.jsonl, videos: v,\n"
+        "          fields: {true_claim: fact, false_claim: fib, start: from, end: to}}\n"
         "prompt: \"Claim: {question}\\n{instruction}\"\nmetrics: [{name: pairwise_accuracy, by: pair_id}, accuracy]\n"
+        "group_by: [genre]\n"
     )
-    task = registry.get_task(str(root / "pairs.yaml"))
-    pairs = load_samples(task, registry.get_dataset(task.dataset), LoadOptions())
-    assert [(s.id, s.target, s.meta["pair_id"]) for s in pairs] == [("p1_true", True, "p1"), ("p1_false", False, "p1")]
+    return root / "pairs.yaml"
+
+
+def write_online_benchmark(root: Path) -> Path:
+    """A backward question and a forward probe asked at given times of one real mp4; returns its task file."""
+    (root / "v").mkdir(parents=True, exist_ok=True)
+    make_barcode_video(root / "v" / "x.mp4", num_frames=30, fps=10)
     (root / "stream.jsonl").write_text(
         json.dumps({"id": "o1", "question": "What appeared?", "options": ["a", "b"], "answer": "b", "t": 1.5,
                     "video": "x.mp4", "mode": "backward"}) + "\n"
@@ -245,13 +252,46 @@ def test_binary_pairs_and_online_from_records(tmp_path: Path) -> None:
         "prompt: \"{query_time}: {question}\\n{options}\\n{instruction}\"\n"
         "metrics: [accuracy, {name: probe_accuracy, by: mode}]\ngroup_by: [mode]\n"
     )
-    task = registry.get_task(str(root / "online.yaml"))
+    return root / "online.yaml"
+
+
+def test_binary_pairs_and_online_from_records(tmp_path: Path) -> None:
+    task = registry.get_task(str(write_pairs_benchmark(tmp_path / "b")))
+    pairs = load_samples(task, registry.get_dataset(task.dataset), LoadOptions())
+    assert [(s.id, s.target, s.meta["pair_id"]) for s in pairs] == [("p1_true", True, "p1"), ("p1_false", False, "p1")]
+    assert (pairs[0].video.start_s, pairs[0].video.end_s, pairs[0].meta["genre"]) == (0.5, 2.5, "toy")
+    task = registry.get_task(str(write_online_benchmark(tmp_path / "b")))
     online = load_samples(task, registry.get_dataset(task.dataset), LoadOptions())
     expected = [(1.5, "letter", "B"), (2.0, "yes_no", True)]
     assert [(s.query_time_s, s.answer_format, s.target) for s in online] == expected
     adapter = create_adapter("scripted", {"policy": gold_policy(task, online), "label": "gold"})
     summary = run_task(task, adapter, "scripted/gold", RunOptions(out_dir=tmp_path / "gold", progress=False))
     assert summary.metrics["accuracy"].value == 100.0 and summary.metrics["probe_accuracy"].value == 100.0
+
+
+def test_tempeval_run_takes_binary_pair_and_online_task_files_from_any_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [write_pairs_benchmark(tmp_path / "bench"), write_online_benchmark(tmp_path / "bench")]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for file in files:
+        assert run_cli(os.path.relpath(file, elsewhere), tmp_path / "runs") == 0
+    pairs = read_run(tmp_path / "runs" / "random" / "my_pairs.jsonl")
+    assert [r["sample_id"] for r in pairs.records] == ["p1_true", "p1_false"]
+    assert all(r["error"] is None and 0.5 <= min(r["frame_times"]) <= max(r["frame_times"]) <= 2.5
+               for r in pairs.records)  # only the mapped clip is shown
+    online = read_run(tmp_path / "runs" / "random" / "my_online.jsonl")
+    assert [(r["sample_id"], r["error"]) for r in online.records] == [("o1", None), ("o2", None)]
+    assert all(max(r["frame_times"]) <= t for r, t in zip(online.records, (1.5, 2.0), strict=True))  # none later
+    registry.reload()
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "runs"), "--json"]) == 0
+    summaries = {o["task"]: o for o in map(json.loads, capsys.readouterr().out.splitlines()) if "task" in o}
+    assert "pairwise_accuracy" in summaries["my_pairs"]["metrics"]
+    assert "accuracy[genre=toy]" in summaries["my_pairs"]["metrics"]
+    assert "probe_accuracy" in summaries["my_online"]["metrics"]
 
 
 def test_a_loader_named_module_attr_resolves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,7 +304,7 @@ def test_a_loader_named_module_attr_resolves(tmp_path: Path, monkeypatch: pytest
     assert caught.value.name == "not_installed_dependency_xyz"
     with pytest.raises(TempevalError, match="Unknown loader 'nowhere_xyz:load'"):
         get_loader("nowhere_xyz:load")
-    with pytest.raises(TempevalError, match="has no function 'nope'"):
+    with pytest.raises(TempevalError, match="module 'my_loaders' has no 'nope'"):
         get_loader("my_loaders:nope")
     sys.modules.pop("my_loaders", None)
 

@@ -707,7 +707,7 @@
   function runFacts(run) {
     const m = models.get(run.model);
     const facts = [
-      ["Model", run.model + (m && m.name !== run.model ? ` (${m.name})` : "")],
+      ["Model", (run.model_id || run.model) + (m && m.name !== (run.model_id || run.model) ? ` (row ${m.name})` : "")],
       ["Task", `${run.task} v${run.task_version} (${run.kind ? labelOf(KIND_LABELS, run.kind) : "?"})`],
       ["Frames", run.frames], ["Parser", run.parser_mode + (run.judge ? `, judge ${run.judge}` : "")],
       ["Samples", `${run.n} · errors ${run.errors} (${fmt(run.error_rate)}%) · ` +

@@ -5,12 +5,12 @@ Loading annotations never reads a video.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tempeval.errors import TempevalError, unknown_name
+from tempeval.errors import TempevalError
+from tempeval.plugins import Kind, resolve
 from tempeval.registry import DatasetEntry
 from tempeval.task import Task
 from tempeval.types import Sample
@@ -37,28 +37,22 @@ class LoadOptions:
 Loader = Callable[[Task, DatasetEntry, LoadOptions], list[Sample]]
 
 
+LOADER_KIND = Kind(
+    "loader", "tempeval.loaders", LOADERS, "tempeval list tasks",
+    convention=lambda name: f"tempeval.benchmarks.{name}:load",
+)
+
+
 def get_loader(name: str) -> Loader:
-    """The loader called ``name``: from ``LOADERS``, a ``module:attr`` path, else ``tempeval.benchmarks.<name>:load``.
+    """The loader called ``name``: built-in, a ``tempeval.loaders`` entry point, ``module:function``, else
+    ``tempeval.benchmarks.<name>:load`` (see :mod:`tempeval.plugins`).
 
     A module that exists but fails to import (a missing dependency inside it) raises its own ImportError, not
     "Unknown loader".
     """
-    target = LOADERS.get(name) or (name if ":" in name else f"tempeval.benchmarks.{name}:load")
-    module_name, _, function_name = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or not (module_name == exc.name or module_name.startswith(exc.name + ".")):
-            raise  # the module exists; something it imports does not
-        if ":" in name:
-            raise TempevalError(
-                f"Unknown loader '{name}': no module '{module_name}' can be imported (is it installed, or on "
-                "PYTHONPATH?)."
-            ) from exc
-        raise unknown_name("loader", name, LOADERS, "tempeval list tasks") from exc
-    loader = getattr(module, function_name or "load", None)
+    loader = resolve(LOADER_KIND, name)
     if not callable(loader):
-        raise TempevalError(f"Unknown loader '{name}': module '{module_name}' has no function '{function_name}'.")
+        raise TempevalError(f"Loader '{name}' is not a function (task, dataset, options) -> list[Sample].")
     return loader  # type: ignore[no-any-return]
 
 

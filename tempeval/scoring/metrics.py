@@ -14,7 +14,6 @@ Unparseable outputs likewise score 0 and stay in the denominator.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tempeval.errors import unknown_name
+from tempeval.plugins import Kind, benchmark_function, resolve
 
 BOOTSTRAP_RESAMPLES = 1000
 IOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -248,17 +247,13 @@ METRICS: dict[str, MetricFunction] = {
 """Metric name (as written in task files) -> function of (rows, grouping key)."""
 
 
+METRIC_KIND = Kind("metric", "tempeval.metrics", METRICS, "tempeval list metrics", convention=benchmark_function)
+
+
 def get_metric(name: str) -> MetricFunction:
-    """The metric called ``name``: from ``METRICS``, else ``<benchmark>.<function>`` in ``tempeval.benchmarks``."""
-    if name in METRICS:
-        return METRICS[name]
-    benchmark, dot, function = name.partition(".")
-    try:
-        metric: MetricFunction = getattr(importlib.import_module(f"tempeval.benchmarks.{benchmark}"), function)
-    except (ImportError, AttributeError, ValueError):
-        raise unknown_name("metric", name, METRICS, "tempeval list metrics") from None
-    if not dot:
-        raise unknown_name("metric", name, METRICS, "tempeval list metrics")
+    """The metric called ``name``: from ``METRICS``, a ``tempeval.metrics`` entry point, ``module:function``,
+    else ``<benchmark>.<function>`` in ``tempeval.benchmarks`` (see :mod:`tempeval.plugins`)."""
+    metric: MetricFunction = resolve(METRIC_KIND, name)
     return metric
 
 

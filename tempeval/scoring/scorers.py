@@ -7,12 +7,11 @@ scorers live in their benchmark module and are registered here by name, imported
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from tempeval.errors import unknown_name
+from tempeval.plugins import Kind, benchmark_function, resolve
 from tempeval.scoring.parsers import parse
 from tempeval.types import Score
 
@@ -97,15 +96,13 @@ SCORERS: dict[str, str] = {
 """Scorer name -> ``module:function``. Benchmark modules add their official scorers here."""
 
 
+SCORER_KIND = Kind("scorer", "tempeval.scorers", SCORERS, "tempeval list metrics", convention=benchmark_function)
+
+
 def get_scorer(name: str) -> Scorer:
-    """The scorer called ``name``: from ``SCORERS``, else ``<benchmark>.<function>`` in ``tempeval.benchmarks``."""
-    benchmark, dot, function = name.partition(".")
-    target = SCORERS.get(name) or (f"tempeval.benchmarks.{benchmark}:{function}" if dot else "")
-    module_name, _, attribute = target.partition(":")
-    try:
-        scorer: Scorer = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise unknown_name("scorer", name, SCORERS, "tempeval list metrics") from exc
+    """The scorer called ``name``: from ``SCORERS``, a ``tempeval.scorers`` entry point, ``module:function``,
+    else ``<benchmark>.<function>`` in ``tempeval.benchmarks`` (see :mod:`tempeval.plugins`)."""
+    scorer: Scorer = resolve(SCORER_KIND, name)
     return scorer
 
 
