@@ -15,6 +15,9 @@ Targets (ratios within one run): engine-bound, ``busy >= 0.90``; decode-bound, `
 workers``; 2 workers on 2 cores ``>= 1.7x`` one worker's decode throughput; peak RSS within 20% between 1x and
 2x the dataset and between batch_size 32 and 1024.
 
+It first checks the pipeline's scheduling alone (decoding and the engine both sleeps, so a busy machine cannot
+blur it): wall against the ideal max(decoding ÷ workers, engine time), and the engine's busy fraction.
+
 Usage: ``python bench/engine_pipeline.py [--quick] [--work DIR]`` (videos are kept in DIR between runs).
 """
 
@@ -203,6 +206,49 @@ def measure(config: Config, work: Path, seconds: float) -> dict[str, Any]:
     }
 
 
+class _SleepFeed:
+    """A runner-like :class:`~tempeval.adapter.RequestFeed` over a prefetcher."""
+
+    batch_bytes = 1 << 40
+
+    def __init__(self, prefetch: Any) -> None:
+        self.prefetch = prefetch
+
+    def __iter__(self) -> _SleepFeed:
+        return self
+
+    def __next__(self) -> Any:
+        return self.prefetch.take()
+
+    def ready(self) -> bool:
+        return bool(self.prefetch.ready())
+
+
+def scheduling(decode_s: float, engine_s: float, workers: int, groups: int = 48) -> str:
+    """The pipeline's scheduling alone: decoding and the engine both sleep, so no CPU is needed and a loaded
+    machine cannot blur it. The real Prefetcher and take_batch; ideal wall = max(decoding ÷ workers, engine)."""
+    from tempeval.adapter import take_batch
+    from tempeval.prefetch import Prefetcher
+    from tempeval.types import Request
+
+    def prepare(group: int) -> list[tuple[Request, int]]:
+        time.sleep(decode_s)
+        return [(Request(f"q{group}", "p", None, "letter"), 1)]
+
+    prefetch: Prefetcher[int, Request] = Prefetcher(range(groups), prepare, workers=workers, max_bytes=1 << 30)
+    busy, started = 0.0, time.perf_counter()
+    feed = _SleepFeed(prefetch)
+    while batch := take_batch(feed, 1024):
+        engine_started = time.perf_counter()
+        time.sleep(engine_s * len(batch))
+        busy += time.perf_counter() - engine_started
+    wall = time.perf_counter() - started
+    prefetch.close()
+    ideal = max(decode_s * groups / workers, engine_s * groups)
+    return (f"| {decode_s} | {engine_s} | {workers} | {wall:.2f} | {ideal:.2f} | {wall / ideal:.3f} | "
+            f"{busy / wall:.0%} |")
+
+
 def configs(quick: bool) -> list[Config]:
     videos = 6 if quick else 12
     return [
@@ -231,6 +277,12 @@ def main() -> None:
     if args.one:
         print(json.dumps(measure(Config(**json.loads(args.one)), work, args.seconds)))
         return
+    print("Scheduling alone (48 requests, sleeps for decoding and the engine):\n")
+    print("| decode s | engine s | workers | wall s | ideal s | wall ÷ ideal | engine busy |")
+    print("|---|---|---|---|---|---|---|")
+    for decode_s, engine_s, workers in ((0.05, 0.1, 2), (0.1, 0.01, 1), (0.1, 0.01, 2)):
+        print(scheduling(decode_s, engine_s, workers))
+    print()
     cores = len(os.sched_getaffinity(0))
     print(f"{cores} cores; videos {args.seconds:g} s at {FPS} fps, {QUESTIONS_PER_VIDEO} questions each, 16 frames")
     results = []
