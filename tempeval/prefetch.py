@@ -104,9 +104,12 @@ class Prefetcher(Generic[Group, Item]):
             Exception: whatever ``prepare`` raised for the group this item would come from.
         """
         while not self._current:
-            if not self._started:
-                raise StopIteration
-            self._current.extend(self._started[0].result())
+            with self._lock:
+                self._fill()  # a group is always started when nothing is prepared or being prepared
+                if not self._started:
+                    raise StopIteration
+                head = self._started[0]
+            self._current.extend(head.result())
             self._started.popleft()
         item, nbytes = self._current.popleft()
         with self._lock:
