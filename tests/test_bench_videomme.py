@@ -111,10 +111,10 @@ def write_results(path: Path, samples: list[Sample], responses: dict[str, str]) 
 def test_import_official_results(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     samples = samples_of("videomme_wo_subtitle", data_dir)
     # 9 questions: 6 right letters, one wrong, one verbose with no letter, one "Best answer: <target>" (official B).
-    responses = {samples[0].id: "I cannot tell from these frames what the right option would be, sorry about that",
+    responses = {samples[2].id: "I cannot tell from these frames what the right option would be, sorry about that",
                  samples[1].id: "A" if samples[1].target != "A" else "B",
-                 samples[2].id: f"Best answer: {samples[2].target}"}
-    assert samples[2].target != "B"
+                 samples[0].id: f"Best answer: {samples[0].target}"}
+    assert samples[0].target != "B"
     write_results(tmp_path / "model_wo_subtitle.json", samples, responses)
     write_results(tmp_path / "model_w_subtitle.json", samples, {})
     runs = tmp_path / "runs"
