@@ -57,7 +57,7 @@ def _sample(record: Mapping[str, Any], task: Task, videos: Path) -> Sample:
     text = str(record["input"])
     choices = options_of(text)
     answer = str(record["answer"]).strip().upper()
-    if answer not in LETTERS[: len(choices)]:
+    if answer not in list(LETTERS[: len(choices)]):
         raise ValueError(f"answer {record['answer']!r} is not a letter of its {len(choices)} options")
     length, kind = str(record["length"]), str(record["type"])
     return Sample(

@@ -154,7 +154,7 @@ def _sample(record: Mapping[str, Any], task: Task, videos: Path, context: str | 
     options = [str(option) for option in record["options"]]
     choices = tuple(_option_text(option, index) for index, option in enumerate(options))
     answer = str(record["answer"]).strip()
-    if answer not in LETTERS[: len(choices)]:
+    if answer not in list(LETTERS[: len(choices)]):
         raise ValueError(f"answer {answer!r} is not a letter of its {len(choices)} options")
     if record["duration"] not in DURATIONS:
         raise ValueError(f"duration {record['duration']!r} is not one of {', '.join(DURATIONS)}")

@@ -1,0 +1,57 @@
+"""MLVU dev: loader (answers given as text), the official check_ans, M-Avg as the mean over the seven tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tempeval import registry
+from tempeval.benchmarks import mlvu
+from tempeval.scoring.scorers import Reference
+from tests.conftest import samples_of
+from tests.fixtures import mlvu as fixture
+
+COUNTS = {"plotQA": 539, "needle": 355, "ego": 352, "count": 206, "order": 259, "anomaly_reco": 200,
+          "topic_reasoning": 264}
+"""The dev multiple-choice sizes (data/*.json @ fd060c10, counted); each task's description states its count."""
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mlvu-data")
+    fixture.build(root)
+    return root
+
+
+def test_loader_and_prompt_block(data_dir: Path) -> None:
+    plot = samples_of("mlvu_plotqa", data_dir)
+    first = plot[0]
+    assert first.question == ("Question: What color is the main male character in the video?\nOptions:\n(A) Yellow\n"
+                              "(B) Red\n(C) Green\n(D) Blue")
+    assert first.target == "A" and first.id == "plotQA_0" and first.video is not None
+    assert first.video.path.endswith("mlvu/video/plotQA/movie101_66.mp4")
+
+
+def test_every_task_states_the_paper_count() -> None:
+    for task, count in COUNTS.items():
+        description = registry.get_task(f"mlvu_{task.lower()}").description
+        assert f"{count} questions" in description, task
+    assert sum(COUNTS.values()) == 2175
+
+
+# Hand-worked from choice_bench.check_ans: cut to the character before the first ")", then it must equal the letter.
+@pytest.mark.parametrize(
+    ("response", "correct", "parsed"),
+    [("B", True, True), ("B) Red", True, True), ("(B) Red", True, True), ("the answer is (B)", True, True),
+     ("B.", False, False), (" B", False, False), ("Answer: B", False, False), (")B", False, False),
+     ("A) Yellow", False, True), ("", False, False)],
+)
+def test_official_check_ans(response: str, correct: bool, parsed: bool) -> None:
+    score = mlvu.official(response, Reference("letter", "B", ("Yellow", "Red", "Green", "Blue")))
+    assert (score.value, score.parsed) == (float(correct), parsed)
+
+
+def test_m_avg_is_a_mean_over_tasks() -> None:
+    spec = registry.group_spec("mlvu")
+    assert (spec.aggregate, spec.metric) == ("macro", "m_avg")
