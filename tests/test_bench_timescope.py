@@ -25,7 +25,8 @@ def test_loader(data_dir: Path) -> None:
     loaded = samples_of("timescope", data_dir)
     assert len(loaded) == 6 and loaded[0].choices == tuple(f"answer {n} to question 0" for n in range(4))
     assert loaded[0].meta == {"length": "60", "type": "QA", "length_task": "60_QA", "video_id": "videos/60s_0.mp4"}
-    assert {s.meta["length_task"] for s in loaded} == {f"{n}_{t}" for n in (60, 3600) for t in ("QA", "OCR", "temporal")}
+    cells = {f"{n}_{t}" for n in (60, 3600) for t in ("QA", "OCR", "temporal")}
+    assert {s.meta["length_task"] for s in loaded} == cells
 
 
 def test_options_must_run_in_order() -> None:

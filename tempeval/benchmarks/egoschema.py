@@ -83,8 +83,8 @@ def submission(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     out: dict[str, int] = {}
     for record in records:
         answer = record.get("answer")
-        ok = record.get("error") is None and isinstance(answer, str) and answer in list(LETTERS[:OPTIONS])
-        out[str(record["sample_id"])] = LETTERS.index(answer) if ok else -1
+        valid = record.get("error") is None and isinstance(answer, str) and answer in list(LETTERS[:OPTIONS])
+        out[str(record["sample_id"])] = LETTERS.index(answer) if valid and isinstance(answer, str) else -1
     return out
 
 

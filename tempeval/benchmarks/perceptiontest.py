@@ -52,11 +52,12 @@ def load(task: Task, dataset: DatasetEntry, options: LoadOptions) -> list[Sample
         for video_id, entry in annotations.items()
         for index, question in enumerate((entry or {}).get("mc_question") or [])
     )
-    return convert_records(path, items, lambda _, item: _sample(*item, cuts, task, videos))
+    return convert_records(path, items, lambda _, item: _sample(item, cuts, task, videos))
 
 
-def _sample(video_id: str, entry: Mapping[str, Any], question: Mapping[str, Any], cuts: Mapping[str, Any],
-            task: Task, videos: Path) -> Sample:
+def _sample(item: tuple[str, Mapping[str, Any], Mapping[str, Any]], cuts: Mapping[str, Any], task: Task,
+            videos: Path) -> Sample:
+    video_id, entry, question = item
     choices = tuple(str(option) for option in question["options"])
     answer = question["answer_id"]
     if not isinstance(answer, int) or not 0 <= answer < len(choices):

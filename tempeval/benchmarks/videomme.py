@@ -189,7 +189,7 @@ def subtitle_text(path: Path) -> str:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TempevalError(f"{path}: not UTF-8 text ({exc}). Re-extract subtitle.zip.") from exc
-    lines = []
+    lines: list[str] = []
     for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
         cue = [line for line in block.strip().split("\n") if line.strip()]
         if len(cue) >= 2 and cue[0].strip().isdigit() and _SRT_TIMING.match(cue[1].strip()):
