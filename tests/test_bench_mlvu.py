@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tempeval import registry
 from tempeval.benchmarks import mlvu
-from tempeval.scoring.scorers import Reference
+from tempeval.scoring.scorers import Reference, strict
 from tests.conftest import samples_of
 from tests.fixtures import mlvu as fixture
 
@@ -55,3 +56,16 @@ def test_official_check_ans(response: str, correct: bool, parsed: bool) -> None:
 def test_m_avg_is_a_mean_over_tasks() -> None:
     spec = registry.group_spec("mlvu")
     assert (spec.aggregate, spec.metric) == ("macro", "m_avg")
+
+
+def test_answer_outside_candidates_is_kept_and_never_right(tmp_path: Path) -> None:
+    fixture.build(tmp_path)
+    path = tmp_path / "mlvu" / mlvu.TASK_FILES["needle"]
+    records = json.loads(path.read_text())
+    records[1]["answer"] = "Catching a flying drone quadcopter"  # as needle questions 34 and 338 @ fd060c10
+    path.write_text(json.dumps(records))
+    loaded = samples_of("mlvu_needle", tmp_path)
+    assert len(loaded) == 3 and loaded[1].target is None and loaded[1].meta["answer_in_candidates"] is False
+    for letter in "ABCD":
+        assert mlvu.official(letter, Reference("letter", None, loaded[1].choices)).value == 0.0
+        assert strict(letter, Reference("letter", None, loaded[1].choices)).value == 0.0
