@@ -61,7 +61,7 @@ def _sample(record: Mapping[str, Any], task: Task, videos: Path) -> Sample:
         raise ValueError(f"answer {record['answer']!r} is not a letter of its {len(choices)} options")
     length, kind = str(record["length"]), str(record["type"])
     return Sample(
-        id=str(record["id"]),
+        id=str(record["id"] if "id" in record else record["index"]),  # TimeScope-v0 rows say "index"
         kind=task.kind,
         question=text,
         video=VideoRef(str(videos / str(record["video"]))),
