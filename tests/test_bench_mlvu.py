@@ -9,9 +9,12 @@ import pytest
 
 from tempeval import registry
 from tempeval.benchmarks import mlvu
+from tempeval.cli import main
+from tempeval.errors import TempevalError
 from tempeval.scoring.scorers import Reference, strict
 from tests.conftest import samples_of
 from tests.fixtures import mlvu as fixture
+from tests.test_bench_vinoground import score_json
 
 COUNTS = {"plotQA": 539, "needle": 355, "ego": 352, "count": 206, "order": 259, "anomaly_reco": 200,
           "topic_reasoning": 264}
@@ -69,3 +72,26 @@ def test_answer_outside_candidates_is_kept_and_never_right(tmp_path: Path) -> No
     for letter in "ABCD":
         assert mlvu.official(letter, Reference("letter", None, loaded[1].choices)).value == 0.0
         assert strict(letter, Reference("letter", None, loaded[1].choices)).value == 0.0
+
+
+def test_import_choice_bench_results(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # choice_bench.py's saved file; count: 2 of 3 right ("(X) text" and a bare letter); plotQA: 1 of 3 ("X." wrong).
+    results = []
+    for task, answers in (("count", ["{t}) x", "{t}", "Z"]), ("plotQA", ["{t}.", "({t}) y", "{t}."])):
+        for sample, answer in zip(samples_of(mlvu.task_name(task), data_dir), answers, strict=True):
+            assert sample.target is not None and sample.video is not None
+            results.append({"pred": answer.format(t=sample.target), "question": sample.question,
+                            "gt": f"({sample.target}) {sample.choices['ABCDEF'.index(sample.target)]}",
+                            "question_type": task, "video": f"/MLVU_all/video/{task}/{Path(sample.video.path).name}"})
+    path = tmp_path / "test_all_choice.json"
+    path.write_text(json.dumps({"acc_dict": {}, "res_list": results}), encoding="utf-8")
+    runs = tmp_path / "runs"
+    assert main(["import", str(path), "--benchmark", "mlvu", "--model", "m", "--out", str(runs),
+                 "--data-dir", str(data_dir)]) == 0
+    scored = score_json(runs, capsys)
+    assert scored["mlvu_count"]["metrics"]["accuracy"] == pytest.approx(200 / 3)
+    assert scored["mlvu_plotqa"]["metrics"]["accuracy"] == pytest.approx(100 / 3)
+    results[0]["gt"] = "(@) nothing"
+    path.write_text(json.dumps({"res_list": results}), encoding="utf-8")
+    with pytest.raises(TempevalError, match="where the annotations give"):
+        mlvu.import_predictions([path], lambda name: samples_of(name, data_dir))

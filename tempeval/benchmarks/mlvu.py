@@ -17,6 +17,9 @@ character before the first ")"; the (possibly cut) response must then *equal* th
 and "the answer is (A)" are right, while "A.", " A", "Answer: A" and ")A" (nothing before the ")") are wrong.
 Such responses are flagged unparseable here (scored 0, kept, as officially).
 
+:func:`import_predictions` reads the file ``choice_bench.py`` saves (``{acc_dict, res_list: [{pred, gt, question,
+question_type, video}]}``), matching each result by task, video file and question text.
+
 Quirk kept: a question whose answer text is not among its candidates gets the official gt "(@) ..." and can never be
 right, yet stays in the denominator (needle questions 34 and 338 @ fd060c10: "Catching a flying drone quadcopter"
 vs the candidate "Catching the drone"; needle's best possible score is 353/355). Here its target is ``None`` (meta
@@ -25,9 +28,10 @@ vs the candidate "Catching the drone"; needle's best possible score is 353/355).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tempeval.data import convert_records, read_subset_file, video_dir
 from tempeval.errors import TempevalError
@@ -37,6 +41,9 @@ from tempeval.scoring.parsers import LETTERS
 from tempeval.scoring.scorers import Reference
 from tempeval.task import Task
 from tempeval.types import Sample, Score, VideoRef
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from tempeval.importing import SamplesOf
 
 TASK_FILES: dict[str, str] = {
     "plotQA": "data/1_plotQA.json", "needle": "data/2_needle.json", "ego": "data/3_ego.json",
@@ -86,3 +93,51 @@ def official(output: str, reference: Reference) -> Score:
     if pred not in list(LETTERS[: len(reference.choices)]):  # a list: "" is in every string
         return Score(0.0, None, parsed=False, explanation=f"check_ans compares {pred!r} with the letter: wrong")
     return Score(1.0 if pred == reference.target else 0.0, pred, explanation=f"check_ans letter: {pred}")
+
+
+def task_name(subset: str) -> str:
+    """The tempeval task of an MLVU task key: ``plotQA`` -> ``mlvu_plotqa``."""
+    return f"mlvu_{subset.lower()}"
+
+
+def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str, dict[str, str | None]]:
+    """``choice_bench.py`` result files -> ``{mlvu_<task>: {sample_id: pred}}``.
+
+    Raises:
+        TempevalError: not that schema, a task or question not in the annotations, a ``gt`` that disagrees with them,
+            or one question given twice.
+    """
+    index: dict[str, dict[tuple[str, str], Sample]] = {}
+    imported: dict[str, dict[str, str | None]] = {}
+    for path in paths:
+        for number, result in enumerate(_results(path)):
+            where = f"{path}: res_list[{number}]"
+            subset = str(result.get("question_type"))
+            if subset not in TASK_FILES:
+                raise TempevalError(f"{where} has question_type {subset!r}, not one of {', '.join(TASK_FILES)}.")
+            name = task_name(subset)
+            if name not in index:
+                index[name] = {(Path(s.video.path).name if s.video else "", s.question): s for s in samples_of(name)}
+            sample = index[name].get((Path(str(result.get("video"))).name, str(result.get("question"))))
+            if sample is None:
+                raise TempevalError(f"{where}: no {name} question has its video and question text.")
+            if sample.target is not None:
+                gt = f"({sample.target}) {sample.choices[LETTERS.index(sample.target)]}"
+                if result.get("gt") != gt:
+                    raise TempevalError(f"{where} has gt {result.get('gt')!r} where the annotations give {gt!r}.")
+            outputs = imported.setdefault(name, {})
+            if sample.id in outputs:
+                raise TempevalError(f"{where} answers {sample.id} a second time; import one model at a time.")
+            outputs[sample.id] = str(result.get("pred", ""))
+    return imported
+
+
+def _results(path: Path) -> list[Mapping[str, Any]]:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TempevalError(f"{path}: cannot read it as JSON ({exc}).") from exc
+    results = saved.get("res_list") if isinstance(saved, dict) else None
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise TempevalError(f"{path}: expected choice_bench.py's output, an object with a 'res_list' of results.")
+    return results
