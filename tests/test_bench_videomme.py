@@ -152,3 +152,19 @@ def test_parquet_and_missing_data(data_dir: Path, tmp_path: Path) -> None:
         return [(s.id, s.question, s.choices, s.target, dict(s.meta)) for s in samples_of("videomme_wo_subtitle", root)]
 
     assert essentials(tmp_path) == essentials(data_dir)
+
+
+def test_a_malformed_row_is_skipped_naming_file_and_row(tmp_path: Path) -> None:
+    fixture.build(tmp_path)
+    path = tmp_path / "videomme" / Path(videomme.ANNOTATIONS).with_suffix(".jsonl")
+    rows = fixture.rows()
+    rows[1]["options"] = ["Apples.", "B. Candles.", "C. Berries.", "D. Same."]  # the "A. " prefix is missing
+    rows[2]["answer"] = ""
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.warns(UserWarning) as caught:
+        loaded = samples_of("videomme_wo_subtitle", tmp_path)
+    assert len(loaded) == 7
+    messages = [str(w.message) for w in caught]
+    assert any(str(path) in m and "row 2 (question_id '001-2')" in m and "does not start with 'A. '" in m
+               for m in messages)
+    assert any("row 3 (question_id '001-3')" in m and "answer ''" in m for m in messages)
