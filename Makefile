@@ -35,7 +35,9 @@ check: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(PY) bench/frame_sampling.py
 	$(PY) bench/online_workload.py
+	$(PY) bench/stream_decode.py
 	$(PY) bench/api_throughput.py
+	$(PY) bench/engine_pipeline.py
 	$(PY) bench/scoring.py
 	$(PY) bench/leaderboard_build.py
 

@@ -1,9 +1,11 @@
 """``vllm``: offline ``vllm.LLM`` on the local GPUs, every request of a batch in one ``generate`` call.
 
-``--model vllm/Qwen/Qwen2.5-VL-7B-Instruct``. The runner hands over ``-M batch_size`` requests at once (1024 by
-default) and each such batch is ONE ``LLM.generate`` call: vLLM's scheduler does the continuous batching, so
-looping one request at a time would waste the GPU. The exact dicts given to ``generate`` are built by the pure
-function ``build_prompt_inputs``, which tests check with a fake engine (no vLLM, no GPU).
+``--model vllm/Qwen/Qwen2.5-VL-7B-Instruct``. Whenever the engine is free the runner hands over every request
+decoded by then, up to ``-M batch_size`` (1024 by default) and half the run's ``--max-inflight-bytes``, and each
+such batch is ONE ``LLM.generate`` call: vLLM's scheduler does the continuous batching, so looping one request at
+a time would waste the GPU, and the next batch is decoded while the engine works on this one. The exact dicts
+given to ``generate`` are built by the pure function ``build_prompt_inputs``, which tests check with a fake engine
+(no vLLM, no GPU).
 
 Frames (sampled by tempeval, never by vLLM's own loader) go, with ``-M video_input=video`` (the default), as
 ONE native video: a ``uint8`` array T x H x W x 3 in ``multi_modal_data["video"]``, paired with metadata
@@ -77,7 +79,8 @@ class VLLMOptions:
     video_input: str = "video"
     """``video``: frames as one native video (models that take video); ``images``: one image per frame."""
     batch_size: int = 1024
-    """Requests per ``LLM.generate`` call (vLLM batches them itself); records are written after each."""
+    """The most requests per ``LLM.generate`` call (vLLM batches them itself; fewer when fewer are decoded when
+    the engine is free, or their frames reach half of ``--max-inflight-bytes``); records are written after each."""
     tensor_parallel_size: int = 1
     pipeline_parallel_size: int = 1
     data_parallel_size: int = 1

@@ -31,10 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from tempeval import video as video_module  # noqa: E402
 from tempeval.mp4 import write_mp4  # noqa: E402
 from tempeval.types import FramePolicy, VideoRef  # noqa: E402
-from tempeval.video import FrameSource, select_frames  # noqa: E402
+from tempeval.video import FrameSource, plan_pass, select_frames  # noqa: E402
 
 FPS = 30
 
@@ -148,7 +147,7 @@ def main() -> None:
                 probed_source = FrameSource(cache_bytes=0)
                 info = probed_source.info(str(path))
                 indices = select_frames(info, ref, policy, "bench")
-                strategy = video_module._choose_strategy(info, sorted(set(indices)))
+                strategy = plan_pass(info, indices).strategy
 
                 def fresh(
                     source: FrameSource = fresh_source, ref: VideoRef = ref, policy: FramePolicy = policy

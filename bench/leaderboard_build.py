@@ -121,6 +121,8 @@ def synthetic_records(task: Task, count: int, skill: float, seed: str) -> list[d
                 "query_time_s": None,
                 "duration_s": 8.0,
                 "meta": meta,
+                "prompt": f"Question {index} about {task.name}: what happens after the flash?\n(A) a red circle\n"
+                          "(B) a blue square\n(C) a green triangle\n(D) nothing\nAnswer with the option's letter.",
                 "prompt_sha": "0" * 16,
                 "frame_times": [round(0.5 + i, 2) for i in range(8)],
                 "output": None if error else output,

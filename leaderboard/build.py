@@ -10,6 +10,8 @@ disk (``file://``) as well as from any static host::
     data.js                         window.TEMPEVAL_DATA = {...}: everything the page shows (loaded by <script>)
     data.json   overview.csv        the same data, and the overview table, for download
     samples/<run id>.js             one per run: its records, loaded only when its sample browser opens
+    thumbs/<hash>.jpg               pictures of the frames the first samples of each run saw (when the videos
+                                    are on the building machine; see leaderboard/thumbnails.py)
 
 Browsers refuse ``fetch()`` of local files from ``file://`` pages, so data ships as scripts that assign to a
 global. Every string from a run file is untrusted: JSON embedded in scripts escapes ``<``, ``>``, ``&`` and
@@ -53,6 +55,8 @@ import yaml
 from tempeval import registry
 from tempeval.errors import TempevalError
 from tempeval.groups import GroupSummary, summarize_groups
+from tempeval.leaderboard.chance import Chance, chance_level, group_chance
+from tempeval.leaderboard.thumbnails import THUMBS_DIR, Strip, frame_strips
 from tempeval.results import SCHEMA_VERSION, RunSummary, find_run_files, read_run, summarize
 from tempeval.rows import RowIdentity, row_identities
 from tempeval.scoring.metrics import MetricValue
@@ -65,7 +69,7 @@ MAX_OUTPUT_CHARS = 20_000
 """Longer model outputs are cut in the sample browser's data (the run file keeps them whole)."""
 SAMPLE_FIELDS = (
     "sample_id", "question", "choices", "target", "output", "answer", "parsed", "score", "error", "note",
-    "frame_times", "query_time_s", "meta",
+    "frame_times", "query_time_s", "meta", "prompt", "duration_s",
 )
 """Record fields the sample browser shows; the rest (video paths, usage, judge logs) stays in the run file."""
 UNIFORM_ROLES = ("original", "uniform")
@@ -95,6 +99,8 @@ class _Run:
     """The model row the run is in (:mod:`tempeval.rows`); ``None`` for diagnostic variants."""
     why: str = ""
     """Why a run that is not current is left off the overview (printed by the build)."""
+    chance: Chance | None = None
+    """The chance level of its headline metric (once read)."""
 
     @property
     def model(self) -> str:
@@ -126,6 +132,8 @@ def build(
     out: Path,
     models_file: Path | None = None,
     report: Callable[[str], None] = lambda line: None,
+    *,
+    thumbnails: bool = True,
 ) -> Path:
     """Write the leaderboard site for the run files under ``run_dirs`` into ``out``.
 
@@ -136,6 +144,7 @@ def build(
             ``models.yaml`` found directly in one of ``run_dirs``.
         report: Called with one line per run left off the overview, saying why (superseded by which run, an
             older task version) and one line counting the diagnostic variants.
+        thumbnails: Write frame strips for the first samples of each run whose videos are found here.
 
     Returns:
         The path of the site's ``index.html``.
@@ -153,7 +162,7 @@ def build(
     diagnoses = _read_diagnoses(run_dirs)
     staging = _prepare(out)
     try:
-        _build_into(staging, runs, skipped, diagnoses, metadata, run_dirs, report)
+        _build_into(staging, runs, skipped, diagnoses, metadata, run_dirs, report, thumbnails)
         _swap_in(staging, out)
     finally:
         if staging.exists():
@@ -169,12 +178,13 @@ def _build_into(
     metadata: dict[str, dict[str, Any]],
     run_dirs: Sequence[Path],
     report: Callable[[str], None],
+    thumbnails: bool = True,
 ) -> None:
     """Write the whole site into ``staging`` (a folder no reader looks at yet)."""
     registry.groups()  # read the task catalogue once here, so that forked workers inherit it
     while True:
         runs = _classify(runs, _variant_paths(diagnoses))
-        read, groups, failed = _read_all(runs, staging / SAMPLES_DIR)
+        read, groups, failed = _read_all(runs, staging / SAMPLES_DIR, thumbnails)
         if not failed:
             break
         # A file that passed the header check but not read_run or summarize: drop it, decide again what counts.
@@ -380,7 +390,7 @@ def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
 
 
 def _read_all(
-    runs: Sequence[_Run], samples_dir: Path
+    runs: Sequence[_Run], samples_dir: Path, thumbnails: bool = True
 ) -> tuple[list[_Run], list[GroupSummary], list[tuple[_Run, str]]]:
     """Read, summarise and write out every run, a model at a time (in worker processes when there are many).
 
@@ -394,36 +404,42 @@ def _read_all(
     jobs = list(by_model.values())
     workers = min(len(jobs), os.cpu_count() or 1, 8)
     if len(runs) < PARALLEL_MIN_RUNS or workers < 2:
-        results = [_read_model(job, samples_dir) for job in jobs]
+        results = [_read_model(job, samples_dir, thumbnails) for job in jobs]
     else:
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_read_model, jobs, [samples_dir] * len(jobs)))
-    summaries = {run_id: summary for done, _, _ in results for run_id, summary in done.items()}
-    read = [dataclasses.replace(r, summary=summaries[r.id]) for r in runs if r.id in summaries]
+            results = list(pool.map(_read_model, jobs, [samples_dir] * len(jobs), [thumbnails] * len(jobs)))
+    summaries = {run_id: read for done, _, _ in results for run_id, read in done.items()}
+    read = [
+        dataclasses.replace(r, summary=summaries[r.id][0], chance=summaries[r.id][1]) for r in runs if r.id in summaries
+    ]
     return read, [g for _, groups, _ in results for g in groups], [f for _, _, found in results for f in found]
 
 
 def _read_model(
-    runs: Sequence[_Run], samples_dir: Path
-) -> tuple[dict[str, RunSummary], list[GroupSummary], list[tuple[_Run, str]]]:
-    """One model's runs (oldest first): summaries by run id, its group scores (from current runs), failures."""
-    summaries: dict[str, RunSummary] = {}
+    runs: Sequence[_Run], samples_dir: Path, thumbnails: bool = True
+) -> tuple[dict[str, tuple[RunSummary, Chance]], list[GroupSummary], list[tuple[_Run, str]]]:
+    """One model's runs (oldest first): summaries and chance levels by run id, its group scores (from current
+    runs), failures. Writes each run's samples file (and frame pictures, with ``thumbnails``)."""
+    summaries: dict[str, tuple[RunSummary, Chance]] = {}
     current = []
     failed = []
     for run in runs:
         try:
             run_file = read_run(run.path)
-            # An unknown metric (a plugin not installed here) fails too. Groups are formed per row.
-            summaries[run.id] = dataclasses.replace(summarize(run_file), row=run.row_name)
+            # An unknown metric (a plugin not installed here) fails too. Groups are formed per row. The headline's
+            # bootstrap draws are kept for the CIs of the benchmarks that average it.
+            summary = dataclasses.replace(summarize(run_file, headline_draws=True), row=run.row_name)
         except TempevalError as exc:
             failed.append((run, str(exc)))
             continue
         except (ValueError, TypeError, KeyError) as exc:  # records no tempeval wrote (a score that is not a number)
             failed.append((run, f"its records cannot be summarised ({type(exc).__name__}: {exc})"))
             continue
-        _write_samples(samples_dir / f"{run.id}.js", run.id, run_file.records)
+        summaries[run.id] = (summary, chance_level(run.header, run_file.records))
+        strips = frame_strips(run_file.records, run.path, samples_dir.parent) if thumbnails else {}
+        _write_samples(samples_dir / f"{run.id}.js", run.id, run_file.records, strips)
         if run.status == CURRENT:
-            current.append((run_file, summaries[run.id]))
+            current.append((run_file, summary))
     groups = summarize_groups([r for r, _ in current], [s for _, s in current]) if current and not failed else []
     return summaries, groups, failed
 
@@ -445,6 +461,7 @@ def _site_data(
     tasks = _tasks(current)
     benchmarks = _benchmarks(tasks)
     cells = _cells(current, groups, benchmarks)
+    _add_chance(tasks, benchmarks, current)
     return {
         "schema": 1,
         "sources": _root_labels(run_dirs),
@@ -454,6 +471,7 @@ def _site_data(
         "tasks": tasks,
         "cells": cells,
         "averages": _averages(models, benchmarks, cells),
+        "model_frames": _model_frames(current),
         "group_results": [
             {
                 "group": g.group,
@@ -461,6 +479,7 @@ def _site_data(
                 "aggregate": g.aggregate,
                 "metrics": _metric_map(g.metrics),
                 "warnings": list(g.warnings),
+                "ci_note": g.ci_note,
             }
             for g in sorted(groups, key=lambda g: (g.group, g.model))
         ],
@@ -544,14 +563,12 @@ def _cells(
                 continue
             metric: MetricValue | None
             notes: list[str] = []
+            ci_note = ""
             if bench["is_group"]:
                 group = group_scores.get((model, bench["id"]))
                 notes = list(group.warnings) if group else []
+                ci_note = group.ci_note if group else ""
                 metric = group.metrics.get(bench["metric"]) if group else None
-                if metric is not None and metric.ci is None and len(bench["tasks"]) == 1:
-                    # A macro "mean" of one task is that task's headline: its CI is the group score's CI.
-                    own = members[0].summarized.metrics.get(members[0].summarized.headline)
-                    metric = own if own is not None and own.value == metric.value else metric
             else:
                 metric = members[0].summarized.metrics.get(bench["metric"])
             summaries = [r.summarized for r in members]
@@ -564,12 +581,46 @@ def _cells(
                     "runs": [r.id for r in members],
                     "missing": [t for t in bench["tasks"] if (model, t) not in by_key],
                     "warnings": notes,
+                    "ci_note": ci_note,
                     "samples": sum(s.n for s in summaries),
                     "errors": sum(s.errors for s in summaries),
                     "unparseable": sum(s.unparseable for s in summaries),
                 }
             )
     return cells
+
+
+def _add_chance(
+    tasks: dict[str, dict[str, Any]], benchmarks: Sequence[dict[str, Any]], current: Sequence[_Run]
+) -> None:
+    """Each task's chance level (from its newest current run's records) and each benchmark's (from its tasks')."""
+    newest = {r.task: r for r in current}  # oldest first: the newest run of each task is the last one
+    chances = {task: newest[task].chance or Chance(None, "none: not computed") for task in tasks}
+    for task, info in tasks.items():
+        info["chance"] = chances[task].to_json()
+    for bench in benchmarks:
+        members = [(chances[t], newest[t].summarized.n) for t in bench["tasks"] if t in chances]
+        if not bench["is_group"]:
+            bench["chance"] = members[0][0].to_json()
+        elif len(members) < len(bench["tasks"]):
+            bench["chance"] = Chance(None, "none: a member task has no run").to_json()
+        else:
+            bench["chance"] = group_chance(bench["aggregate"], members).to_json()
+
+
+def _model_frames(current: Sequence[_Run]) -> dict[str, list[str]]:
+    """Row (model, or model · label) -> the distinct frame policies of its current runs ("8 frames, native")."""
+    out: dict[str, set[str]] = {}
+    for run in current:
+        out.setdefault(run.row_name, set()).add(frames_and_resolution(run.header.get("frames")))
+    return {model: sorted(labels) for model, labels in sorted(out.items())}
+
+
+def frames_and_resolution(policy: Any) -> str:
+    """A frame policy's frames and resolution: '16 frames, native', '1 fps (max 64), max 448 px'."""
+    if not isinstance(policy, Mapping):
+        return "unknown"
+    return frames_label(policy) if policy.get("max_side") else f"{frames_label(policy)}, native"
 
 
 def _averages(
@@ -798,7 +849,7 @@ def _round(value: float | None) -> float | None:
 # Writing
 
 
-SITE_FILES = (*ASSETS, "data.js", "data.json", "overview.csv", SAMPLES_DIR)
+SITE_FILES = (*ASSETS, "data.js", "data.json", "overview.csv", SAMPLES_DIR, THUMBS_DIR)
 """What a build writes; anything else a user keeps in the site folder (a CNAME, notes) is carried over."""
 
 
@@ -852,11 +903,14 @@ def _write_site(out: Path, data: dict[str, Any]) -> None:
     (out / "overview.csv").write_text(overview_csv(data), encoding="utf-8", newline="")
 
 
-def _write_samples(path: Path, run_id: str, records: Sequence[Mapping[str, Any]]) -> None:
+def _write_samples(
+    path: Path, run_id: str, records: Sequence[Mapping[str, Any]], strips: Mapping[int, Strip] | None = None
+) -> None:
     """The sample browser's data of one run, as a script that files it under its run id.
 
     Columns (``fields``, then one row per record) rather than one object per record: the file is a third smaller
-    and twice as fast to write. ``cut`` maps a row to the full length of an output that was shortened.
+    and twice as fast to write. ``cut`` maps a row to the full length of an output that was shortened;
+    ``strips`` a row to its frame strip (pictures and times, or why there are none).
     """
     try:
         rows: list[Any] = [_SAMPLE_ROW(record) for record in records]
@@ -868,7 +922,8 @@ def _write_samples(path: Path, run_id: str, records: Sequence[Mapping[str, Any]]
         if isinstance(output, str) and len(output) > MAX_OUTPUT_CHARS:
             rows[index] = (*row[:_OUTPUT], output[:MAX_OUTPUT_CHARS], *row[_OUTPUT + 1 :])
             cut[index] = len(output)
-    payload = script_json({"fields": SAMPLE_FIELDS, "rows": rows, "cut": cut})
+    shown = {index: strip.to_json() for index, strip in (strips or {}).items()}
+    payload = script_json({"fields": SAMPLE_FIELDS, "rows": rows, "cut": cut, "strips": shown})
     path.write_text(
         f"(window.TEMPEVAL_SAMPLES = window.TEMPEVAL_SAMPLES || {{}})[{json.dumps(run_id)}] = {payload};\n",
         encoding="utf-8",

@@ -13,6 +13,7 @@ also be ``package.module:Class`` or ``path/to/adapter.py:Class``: an adapter tha
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import time
@@ -20,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, get_type_hints
+from typing import Any, ClassVar, Protocol, get_type_hints, runtime_checkable
 
 from tempeval.errors import TempevalError, UnknownNameError
 from tempeval.plugins import PYTHON_FILE_SUFFIX, Kind, known_names, resolve
@@ -71,7 +72,8 @@ class Adapter(ABC):
     """Dataclass of the adapter's ``-M`` arguments, with defaults."""
     capabilities: ClassVar[Capabilities] = Capabilities()
     batch_size: ClassVar[int] = 16
-    """How many requests the runner hands over at once (records are written after each batch)."""
+    """The most requests one :meth:`generate` call gets (fewer when fewer are decoded when it is free, or when
+    their frames reach the run's byte budget; see :func:`take_batch`); records are written after each call."""
     requires: ClassVar[str] = ""
     """What must be installed, for ``tempeval list models``."""
     transport_args: ClassVar[frozenset[str]] = frozenset()
@@ -89,15 +91,11 @@ class Adapter(ABC):
         """Answer every request: one Prediction each, with text or an error, in any order."""
 
     def stream(self, requests: Iterable[Request]) -> Iterator[Prediction]:
-        """Answers as they are ready. The default hands ``batch_size`` requests at a time to :meth:`generate`;
-        adapters that overlap requests (HTTP APIs) override it to keep their concurrency full."""
-        batch: list[Request] = []
-        for request in requests:
-            batch.append(request)
-            if len(batch) >= self.batch_size:
-                yield from self._generate_safely(batch)
-                batch = []
-        if batch:
+        """Answers as they are ready. The default hands batches to :meth:`generate` (see :func:`take_batch`:
+        from the runner, what is ready, up to ``batch_size`` and the feed's bytes); adapters that overlap
+        requests (HTTP APIs) override it to keep their concurrency full."""
+        feed = iter(requests)
+        while batch := take_batch(feed, self.batch_size):
             yield from self._generate_safely(batch)
 
     def _generate_safely(self, batch: list[Request]) -> list[Prediction]:
@@ -120,6 +118,49 @@ class Adapter(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (servers, GPU memory)."""
+
+
+@runtime_checkable
+class RequestFeed(Protocol):
+    """The runner's requests: prepared ahead of the adapter, so a batch can be cut at what is ready now."""
+
+    batch_bytes: int
+    """The most bytes of frames one batch should hold: the rest of the run's in-flight budget is the next batch,
+    prepared while the engine works on this one."""
+
+    def __next__(self) -> Request: ...
+
+    def ready(self) -> bool:
+        """Whether the next request (or the end) is there without waiting for decoding."""
+        ...
+
+
+def frame_bytes(request: Request) -> int:
+    """Bytes of the decoded frames a request holds."""
+    return sum(int(image.nbytes) for image in request.frames.images) if request.frames is not None else 0
+
+
+def take_batch(requests: Iterator[Request], size: int) -> list[Request]:
+    """The next batch for :meth:`Adapter.generate`: empty at the end of the requests.
+
+    It waits for one request. From the runner's :class:`RequestFeed` it then takes only the requests ready now,
+    up to ``size`` and the feed's ``batch_bytes``, so an idle engine never waits for a batch to fill while frames
+    are decoded, and a batch's frames never exceed the budget whatever ``size`` is. From any other iterator it
+    takes up to ``size``.
+    """
+    batch = [request for request in itertools.islice(requests, 1)]
+    if not isinstance(requests, RequestFeed):
+        batch.extend(itertools.islice(requests, size - 1))
+        return batch
+    held = sum(frame_bytes(request) for request in batch)
+    while batch and len(batch) < size and held < requests.batch_bytes and requests.ready():
+        try:
+            request = next(requests)
+        except StopIteration:
+            break
+        batch.append(request)
+        held += frame_bytes(request)
+    return batch
 
 
 ADAPTER_KIND = Kind("model adapter", "tempeval.adapters", BUILTIN_ADAPTERS, "tempeval list models")

@@ -129,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     board_build.add_argument("runs", nargs="+", type=Path, metavar="RUNS_DIR", help="folders of run files, or files")
     board_build.add_argument("-o", "--out", type=Path, required=True, metavar="SITE_DIR", help="folder for the site")
     board_build.add_argument("--models", type=Path, help="model metadata YAML (default: models.yaml beside the runs)")
+    board_build.add_argument("--thumbnails", action=argparse.BooleanOptionalAction, default=True,
+                             help="pictures of the frames the first samples of each run saw, where the videos are "
+                                  "found (default: on)")
     board_build.set_defaults(handler=_cmd_leaderboard_build)
     board_serve = actions.add_parser("serve", help="preview a built site on http://127.0.0.1")
     board_serve.add_argument("site", type=Path, metavar="SITE_DIR")
@@ -174,6 +177,22 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+_BYTE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def _byte_size(text: str) -> int:
+    """An argparse type: a size in bytes of at least 1 MiB, plain or with a binary unit (``512M``, ``2G``)."""
+    cleaned = text.strip().lower().removesuffix("ib").removesuffix("b")
+    number, unit = (cleaned[:-1], cleaned[-1]) if cleaned[-1:] in "kmgt" and cleaned[-1:] else (cleaned, "")
+    try:
+        value = int(float(number) * _BYTE_UNITS[unit])
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"expected a size such as 1G or 512M, got '{text}'") from None
+    if value < 2**20:
+        raise argparse.ArgumentTypeError(f"must be at least 1M (one frame of 720p alone is 2.6M), got '{text}'")
     return value
 
 
@@ -237,6 +256,14 @@ def _add_run_arguments(command: argparse.ArgumentParser) -> None:
         help="stop after N requests in a row fail with the same error (default 20; 0: never stop)",
     )
     command.add_argument("--parser-mode", help="score in this parser mode (strict, or official where a task has it)")
+    command.add_argument(
+        "--decode-workers", type=_count, metavar="N",
+        help="videos decoded at once, one thread each (default: the cores this process may use)",
+    )
+    command.add_argument(
+        "--max-inflight-bytes", type=_byte_size, default="1G", metavar="SIZE",
+        help="decoded frames held ahead of and inside the model adapter, e.g. 512M, 4G (default 1G)",
+    )
 
 
 def _add_judge_arguments(command: argparse.ArgumentParser) -> None:
@@ -337,6 +364,8 @@ def _run_options(args: argparse.Namespace, **extra: Any) -> Any:
         judge=args.judge,
         judge_args=parse_model_args(args.judge_arg),
         max_consecutive_errors=args.max_consecutive_errors,
+        decode_workers=args.decode_workers,
+        max_inflight_bytes=args.max_inflight_bytes,
         label=args.label,
         **extra,
     )
@@ -418,7 +447,8 @@ def _model_config(path: Path | None) -> dict[str, Any]:
 def _cmd_leaderboard_build(args: argparse.Namespace) -> int:
     from tempeval.leaderboard.build import build
 
-    index = build(args.runs, args.out, args.models, report=print)  # every run left off the overview, and why
+    # every run left off the overview, and why
+    index = build(args.runs, args.out, args.models, report=print, thumbnails=args.thumbnails)
     print(f"Leaderboard written to {index.parent}/: open {index.resolve()} in a browser, or run "
           f"'tempeval leaderboard serve {index.parent}'.")
     return 0

@@ -46,7 +46,7 @@ from tempeval.adapter import Adapter
 from tempeval.errors import RunFileError, TempevalError
 from tempeval.loaders import load_samples
 from tempeval.results import read_run, rows_of
-from tempeval.runner import RunOptions, frame_policy, model_slug, run_path, run_task
+from tempeval.runner import RunOptions, frame_policy, frame_source_for, model_slug, run_path, run_task
 from tempeval.scoring.metrics import (
     BOOTSTRAP_RESAMPLES,
     MetricValue,
@@ -72,6 +72,9 @@ HANDPICKED_KEY = "handpicked_time_s"
 
 CHUNK_SAMPLES = 64
 """Samples every variant runs before the next chunk: bounds the frames the shared cache must hold at once."""
+
+DIAGNOSE_CACHE_BYTES = 256 * 2**20
+"""The shared frame cache: the variants of a chunk ask for the same videos, each decoded once for all of them."""
 
 _Item = tuple[VideoRef, FramePolicy, str]
 
@@ -479,7 +482,7 @@ def diagnose(
             f"(meta '{HANDPICKED_KEY}'); the handpicked variant runs only when every sample names one."
         )
     variants = plan_variants(task, frames, options.single, handpicked=len(handpicked) == len(samples))
-    shared = frame_source or FrameSource(decoder=options.run.decoder)
+    shared = frame_source or frame_source_for(options.run, cache_bytes=DIAGNOSE_CACHE_BYTES)
     _run_variants(task, variants, samples, shared, _Target(adapter, model, options.run), handpicked)
     rows = {
         v.name: _rows_of(run_path(options.run.out_dir, model, v.task_of(task), label=options.run.label), samples)

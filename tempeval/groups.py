@@ -17,8 +17,8 @@ import numpy as np
 
 from tempeval import registry
 from tempeval.judge import NEEDS_JUDGE
-from tempeval.results import NO_PREDICTION, RunFile, RunSummary, rows_of
-from tempeval.scoring.metrics import MetricValue, compute
+from tempeval.results import NO_PREDICTION, RunFile, RunSummary, rows_of, summarize
+from tempeval.scoring.metrics import MetricValue, compute, keeping_draws, mean_of_draws, percentile_interval
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class GroupSummary:
     """What makes this number incomplete or differ from the official one (empty when nothing does)."""
     task_versions: dict[str, str] = field(default_factory=dict)
     """The version of each member task whose run was used."""
+    ci_note: str = ""
+    """Why the overall metric has no confidence interval (empty when it has one, or has no value)."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``tempeval score --json`` object of a group."""
@@ -86,13 +88,15 @@ def summarize_groups(runs: Sequence[RunFile], summaries: Sequence[RunSummary]) -
             missing = [task for task in members if task not in present]
             notes = [f"no run of {task}: no {spec.metric} for this group" for task in missing]
             notes += [note for run, summary in chosen for note in _judge_warnings(run, summary)]
-            metrics, empty_notes = _metrics(spec, group, chosen)
+            metrics, empty_notes, ci_note = _metrics(spec, group, chosen)
             if missing:
                 metrics.pop(spec.metric, None)
+                ci_note = ""
             versions = {summary.task: summary.task_version for _, summary in chosen}
             out.append(
                 GroupSummary(
-                    group, model, spec.aggregate, tuple(members), metrics, tuple(notes + empty_notes), versions
+                    group, model, spec.aggregate, tuple(members), metrics, tuple(notes + empty_notes), versions,
+                    ci_note,
                 )
             )
     return out
@@ -145,14 +149,17 @@ def _headline(
 
 def _metrics(
     spec: registry.GroupSpec, group: str, chosen: list[tuple[RunFile, RunSummary]]
-) -> tuple[dict[str, MetricValue], list[str]]:
+) -> tuple[dict[str, MetricValue], list[str], str]:
+    """The group's metrics, warnings, and why its overall metric has no CI (empty when it has one)."""
     if spec.aggregate == "micro":
+        # One cluster bootstrap over the samples of every member (a video is resampled as a whole).
         rows = [row for run, _ in chosen for row in rows_of(run.records)]
         metrics = {spec.metric: compute("accuracy", rows)["accuracy"]}
         for key in spec.by:
             for name, value in compute("grouped_accuracy", rows, key).items():
                 metrics[name] = value
-        return metrics, []
+        no_ci = "" if metrics[spec.metric].ci else "no CI: fewer than two videos across the member tasks"
+        return metrics, [], no_ci
     headlines: dict[str, MetricValue] = {}
     notes: list[str] = []
     for run, summary in chosen:
@@ -160,7 +167,9 @@ def _metrics(
         notes += more
         if headline is not None:
             headlines[summary.task] = headline
-    metrics = {spec.metric: MetricValue(float(np.mean([m.value for m in headlines.values()])), None, len(headlines))}
+    mean = float(np.mean([m.value for m in headlines.values()]))
+    ci, no_ci = macro_interval(spec, chosen, headlines)
+    metrics = {spec.metric: MetricValue(mean, ci, len(headlines))}
     for task, value in headlines.items():
         metrics[task.removeprefix(f"{group}_")] = value
     if spec.carry:  # members' own metrics (e.g. OVO-Bench task codes), unless a name collides
@@ -168,4 +177,34 @@ def _metrics(
             for name, value in summary.metrics.items():
                 if name != summary.headline:
                     metrics.setdefault(name, value)
-    return metrics, notes
+    return metrics, notes, no_ci
+
+
+def macro_interval(
+    spec: registry.GroupSpec, chosen: Sequence[tuple[RunFile, RunSummary]], headlines: dict[str, MetricValue]
+) -> tuple[tuple[float, float] | None, str]:
+    """95% CI of a mean of member headlines, and why there is none: a bootstrap of the mean.
+
+    Each member's headline is bootstrapped on its own (its videos resampled, as its own CI is), and the mean of
+    draw ``i`` of every member is draw ``i`` of the group. Members' draws are put in an order of their own
+    (seeded by the member's place among the sorted task names), so members resampled with the same seed and
+    cluster count do not move together. Deterministic, and independent of record order.
+    """
+    if len(headlines) < len(chosen):
+        return None, "no CI: a member task has no headline value"
+    member_draws = []
+    for place, (run, summary) in enumerate(sorted(chosen, key=lambda pair: pair[1].task)):
+        member: MetricValue | None = headlines[summary.task]
+        if member is not None and member.draws is None:  # a summary made without them: compute it again
+            with keeping_draws():
+                member, _ = _headline(spec, run, summarize(run, headline_draws=True))
+        if member is None or member.draws is None:
+            return None, (
+                f"no CI: {summary.task}'s {summary.headline} has no bootstrap interval to combine "
+                "(fewer than two videos, or a metric that gives none)"
+            )
+        if member.value != headlines[summary.task].value:
+            return None, f"no CI: {summary.task}'s scores differ from those in its run file (rescored)"
+        member_draws.append(np.random.default_rng(place).permutation(member.draws))
+    return percentile_interval(mean_of_draws(member_draws)), ""
+

@@ -54,5 +54,5 @@ def collect() -> dict[str, Any]:
         "tempeval_version": tempeval_version(),
         "git_commit": git_commit(),
         "packages": package_versions(),
-        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
     }

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from tempeval.errors import RunFileError
 from tempeval.rows import row_identities
-from tempeval.scoring.metrics import MetricValue, Row, compute
+from tempeval.scoring.metrics import MetricValue, Row, compute, keeping_draws
 
 SCHEMA_VERSION = 1
 
@@ -365,6 +365,14 @@ def rows_of(records: list[dict[str, Any]]) -> list[Row]:
     return rows
 
 
+def spec_metrics(spec: Mapping[str, Any], rows: list[Row]) -> dict[str, MetricValue]:
+    """The values one metric entry of a run header gives: its metric on the rows its ``where`` keeps, renamed by
+    its ``label``."""
+    where = spec.get("where") or {}
+    chosen = [r for r in rows if all(r.meta.get(k) == v for k, v in where.items())] if where else rows
+    return _labelled(compute(spec["name"], chosen, spec.get("by")), spec.get("label"))
+
+
 def _labelled(values: dict[str, MetricValue], label: str | None) -> dict[str, MetricValue]:
     """Rename a metric's outputs: one output -> ``label``; breakdowns ``x[key=v]`` -> ``label.format(value=v)``."""
     if not label:
@@ -378,15 +386,21 @@ def _labelled(values: dict[str, MetricValue], label: str | None) -> dict[str, Me
     return renamed
 
 
-def summarize(run: RunFile) -> RunSummary:
-    """Compute a run's metrics from its header's metric list and its records."""
+def summarize(run: RunFile, *, headline_draws: bool = False) -> RunSummary:
+    """Compute a run's metrics from its header's metric list and its records.
+
+    With ``headline_draws`` the headline metric keeps its bootstrap draws (``MetricValue.draws``), which a
+    benchmark's macro average combines into its CI; the other metrics never keep theirs.
+    """
     header, records = run.header, run.records
+    headline = str(header.get("headline", "accuracy"))
     rows = rows_of(records)
     metrics: dict[str, MetricValue] = {}
-    for spec in header.get("metrics") or [{"name": "accuracy"}]:
-        where = spec.get("where") or {}
-        chosen = [r for r in rows if all(r.meta.get(k) == v for k, v in where.items())] if where else rows
-        metrics.update(_labelled(compute(spec["name"], chosen, spec.get("by")), spec.get("label")))
+    with keeping_draws() if headline_draws else contextlib.nullcontext():
+        for spec in header.get("metrics") or [{"name": "accuracy"}]:
+            metrics.update(spec_metrics(spec, rows))
+    if headline_draws:
+        metrics = {name: m if name == headline else dataclasses.replace(m, draws=None) for name, m in metrics.items()}
     for key in header.get("group_by") or ():
         metrics.update(compute("grouped_accuracy", rows, key))
     return RunSummary(
@@ -396,7 +410,7 @@ def summarize(run: RunFile) -> RunSummary:
         n=len(records),
         errors=sum(r.error for r in rows),
         unparseable=sum(1 for r in rows if not r.error and not r.parsed),
-        headline=str(header.get("headline", "accuracy")),
+        headline=headline,
         metrics=metrics,
         path=str(run.path),
         samples=_expected_samples(header, len(records)),

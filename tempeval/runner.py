@@ -7,18 +7,22 @@ answered in the run file are not sent again, errored ones are.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import warnings
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tempeval import data, protocols, provenance, registry, sharding
 from tempeval.adapter import Adapter, frame_max_side
 from tempeval.errors import RunFileError, TempevalError
 from tempeval.judge import ModelJudge
 from tempeval.loaders import LoadOptions, load_samples
+from tempeval.prefetch import Prefetcher
 from tempeval.prompt import answer_format_of, check_template, prompt_sha, render
 from tempeval.results import (
     SCHEMA_VERSION,
@@ -41,6 +45,12 @@ TIME_AWARE_KINDS = ("grounding", "online")
 
 class RepeatedFailureError(TempevalError):
     """The same request failure many times in a row: the run stops instead of grinding through every sample."""
+
+
+DEFAULT_MAX_INFLIGHT_BYTES = 1 << 30
+"""1 GiB of frames in flight by default: at 16 frames of 360p (11 MB a request) about 90 requests, at 32 frames
+of 720p (88 MB) about 12, enough to keep an engine fed (bench/engine_pipeline.py), and small next to a laptop's
+RAM and a GPU node's."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,11 @@ class RunOptions:
     max_consecutive_errors: int | None = 20
     """Stop the run after this many requests in a row fail with the same error (a wrong URL, a bad key);
     ``None`` or 0: never stop."""
+    decode_workers: int | None = None
+    """Threads decoding videos at once (``--decode-workers``); ``None``: one per core this process may use."""
+    max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
+    """Bytes of decoded frames held ahead of and inside the adapter (``--max-inflight-bytes``): half for requests
+    prepared and not yet taken, half for the batch the adapter works on."""
 
 
 def model_slug(model: str) -> str:
@@ -222,7 +237,7 @@ def run_task(
             print(f"resuming: {len(samples) - len(pending)} of {len(samples)} done ({path})", file=sys.stderr)
         _check_videos_exist(task, pending)
         # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
-        source = frame_source or FrameSource(decoder=options.decoder)
+        source = frame_source or frame_source_for(options)
         writer = RunWriter(path, header if options.fresh or not path.exists() else None)
         try:
             with _progress(len(pending), f"{model} · {task.name}", options.progress) as bar:
@@ -281,26 +296,120 @@ def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
     return {r["sample_id"] for r in existing.records if r.get("error") is None}
 
 
-def _by_video(samples: Sequence[Sample]) -> list[Sample]:
-    """Group samples of one video together (stable), so its frames are decoded in one pass."""
-    first_seen: dict[str, int] = {}
-    for position, sample in enumerate(samples):
-        first_seen.setdefault(sample.video.path if sample.video else "", position)
-    return sorted(samples, key=lambda s: first_seen[s.video.path if s.video else ""])
+def _video_groups(samples: Sequence[Sample]) -> list[list[Sample]]:
+    """The samples grouped by video (groups in order of first appearance, samples in order inside each), so
+    each video's frames are decoded in one planned pass; samples without a video are one group each."""
+    groups: dict[str, list[Sample]] = {}
+    for sample in samples:
+        key = sample.video.path if sample.video else f"\0{sample.id}"
+        groups.setdefault(key, []).append(sample)
+    return list(groups.values())
 
 
-def _chunks(samples: Sequence[Sample], largest: int) -> Iterator[list[Sample]]:
-    """Consecutive chunks: 4 samples first, doubling up to ``largest``, so the first requests go out sooner."""
-    start, size = 0, min(FIRST_CHUNK, largest)
-    while start < len(samples):
-        yield list(samples[start : start + size])
-        start += size
-        size = min(largest, 2 * size)
+def decode_workers(options: RunOptions) -> int:
+    """How many videos a run decodes at once: ``--decode-workers``, by default one per core this process may use."""
+    if options.decode_workers:
+        return options.decode_workers
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-FIRST_CHUNK = 4
-DECODE_CHUNK = 32
-"""Samples whose frames are decoded together (grouped by video) before their requests are handed over."""
+def frame_source_for(options: RunOptions, cache_bytes: int = 0) -> FrameSource:
+    """A frame source for runs with these options: their decoder, single-threaded decoders when several videos
+    decode at once (one per core: threads of their own would only outnumber the cores), and no frame cache by
+    default: a run decodes each video in one pass for all its samples, so a cache would only hold memory
+    (256 MiB once full) that grows with the dataset. Callers that ask for a video again (diagnose's variants)
+    pass a cache budget."""
+    return FrameSource(decoder=options.decoder, cache_bytes=cache_bytes, threaded_decoders=decode_workers(options) == 1)
+
+
+_Prepared = tuple[Sample, Request | None, float | None, str | None]
+"""(sample, request or None, visible duration, error) of one sample."""
+
+_NO_PIXELS = np.zeros((0, 0, 3), dtype=np.uint8)
+
+
+def _without_pixels(request: Request) -> Request:
+    """The request as the runner keeps it for its record: its frames' times and indices, not their pixels, which
+    go with the adapter's copy once it has built its payload."""
+    frames = request.frames
+    if frames is None:
+        return request
+    return dataclasses.replace(request, frames=dataclasses.replace(frames, images=(_NO_PIXELS,) * len(frames)))
+
+
+def _with_sizes(prepared: list[_Prepared]) -> list[tuple[_Prepared, int]]:
+    """Each prepared sample with the bytes of frames it is the first of its group to hold (samples of one video
+    share decoded frames)."""
+    seen: set[int] = set()
+    sized = []
+    for item in prepared:
+        request = item[1]
+        images = request.frames.images if request is not None and request.frames is not None else ()
+        fresh = {id(image): int(image.nbytes) for image in images if id(image) not in seen}
+        seen.update(fresh)
+        sized.append((item, sum(fresh.values())))
+    return sized
+
+
+class _Feed:
+    """The requests handed to the adapter (a :class:`~tempeval.adapter.RequestFeed`), taken in order from the
+    prefetcher. A sample that could not be prepared is recorded here as an error, right after the answer of the
+    request before it, so that records come in the same order for any number of decode workers."""
+
+    def __init__(
+        self,
+        prefetch: Prefetcher[list[Sample], _Prepared],
+        task: Task,
+        record: Callable[[dict[str, Any]], None],
+        batch_bytes: int,
+    ) -> None:
+        self.batch_bytes = batch_bytes
+        self.sent: dict[str, tuple[Sample, Request, float | None]] = {}
+        """Requests handed over and not yet answered, kept without their pixels."""
+        self.after: dict[str, list[dict[str, Any]]] = {}
+        """Error records to write once the answer to the sample named is written."""
+        self.failure: str | None = None
+        """Why preparing stopped (a bug in preparing: the rest of the samples are marked with it)."""
+        self._prefetch = prefetch
+        self._task = task
+        self._record = record
+        self._last_sent: str | None = None
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> Request:
+        while True:
+            try:
+                sample, request, duration, error = self._prefetch.take()
+            except StopIteration:
+                raise
+            except Exception as exc:  # a bug in preparing: the adapter is not to blame, and the rest is marked
+                self.failure = _cannot_prepare(exc)
+                self.close()
+                raise StopIteration from exc
+            if request is not None:
+                self.sent[sample.id] = (sample, _without_pixels(request), duration)
+                self._last_sent = sample.id
+                return request
+            entry = build_record(self._task, sample, Prediction(sample.id, None, error=error), None, duration)
+            if self._last_sent in self.sent:
+                self.after.setdefault(self._last_sent, []).append(entry)
+            else:
+                self._record(entry)
+
+    def ready(self) -> bool:
+        """Whether the next request is prepared (or the samples are done)."""
+        return self._prefetch.ready()
+
+    def answered(self, sample_id: str) -> None:
+        """Write the error records that wait on this sample's answer."""
+        for entry in self.after.pop(sample_id, []):
+            self._record(entry)
+
+    def close(self) -> None:
+        """Decode nothing more."""
+        self._prefetch.close()
 
 
 def _stream_records(
@@ -313,64 +422,63 @@ def _stream_records(
 ) -> None:
     """Feed requests to the adapter as it asks for them and write each record as its answer arrives.
 
-    Frames are decoded lazily, a chunk of samples at a time, while the adapter works on earlier requests. A sample
-    whose video cannot be read, or whose request cannot be prepared, is written at once as an error; an adapter
-    that crashes or skips a sample leaves an error on each sample it did not answer, and samples never prepared
-    after a crash are marked without decoding their videos. Every pending sample gets exactly one record, or the
-    run fails loudly.
+    Frames are decoded ahead of the adapter, one video per task on ``options.decode_workers`` threads, bounded by
+    ``options.max_inflight_bytes``: half for the requests prepared and not yet taken, half for the batch the
+    adapter holds. A sample whose video cannot be read, or whose request cannot be prepared, is written as an
+    error; an adapter that crashes or skips a sample leaves an error on each sample it did not answer, and samples
+    never prepared after a crash are marked without decoding their videos. Every pending sample gets exactly one
+    record, or the run fails loudly.
 
     Raises:
         TempevalError: when, after all that, the records written do not match the pending samples (a bug).
     """
-    out: dict[str, tuple[Sample, Request, float | None]] = {}
     written: set[str] = set()
-    prepare_failure: list[str] = []
 
     def record(entry: dict[str, Any]) -> None:
         written.add(entry["sample_id"])
         write(entry)
 
-    def requests() -> Generator[Request, None, None]:
-        try:
-            for chunk in _chunks(_by_video(pending), DECODE_CHUNK):
-                for sample, request, duration, error in _prepare(task, chunk, source, options):
-                    if request is None:
-                        record(build_record(task, sample, Prediction(sample.id, None, error=error), None, duration))
-                    else:
-                        out[sample.id] = (sample, request, duration)
-                        yield request
-        except Exception as exc:  # a bug in preparing: the adapter is not to blame, and the rest is marked below
-            prepare_failure.append(_cannot_prepare(exc))
-
-    feed = requests()
+    workers = decode_workers(options)
+    half_budget = max(1, options.max_inflight_bytes // 2)
+    prefetch: Prefetcher[list[Sample], _Prepared] = Prefetcher(
+        _video_groups(pending),
+        lambda group: _with_sizes(list(_prepare(task, group, source, options))),
+        workers=workers,
+        max_bytes=half_budget,
+    )
+    feed = _Feed(prefetch, task, record, batch_bytes=half_budget)
     failure = None
     limit = options.max_consecutive_errors or 0
     streak: tuple[str | None, int] = (None, 0)  # the last request error and how many times in a row
     predictions = adapter.stream(feed)
     try:
         for prediction in predictions:
-            if prediction.sample_id in out:
-                sample, request, duration = out.pop(prediction.sample_id)
+            if prediction.sample_id in feed.sent:
+                sample, request, duration = feed.sent.pop(prediction.sample_id)
                 record(build_record(task, sample, prediction, request, duration))
+                feed.answered(sample.id)
                 error = prediction.error
                 streak = (error, streak[1] + 1 if error is not None and error == streak[0] else int(error is not None))
                 if limit and streak[1] >= limit:
                     break
     except Exception as exc:  # the adapter's failure is the model's error on each unanswered sample, never scored
         failure = f"adapter '{adapter.name}' failed: {type(exc).__name__}: {exc}"
+    finally:
+        feed.close()  # nothing more is decoded: samples never handed over are marked below without their videos
     if limit and streak[1] >= limit:  # the run stops loudly; a re-run resumes the samples not yet written
         getattr(predictions, "close", lambda: None)()
-        feed.close()
         raise RepeatedFailureError(_repeated_failure(adapter, limit, str(streak[0])))
-    feed.close()  # nothing more is decoded: samples never handed over are marked below without their videos
-    for sample, request, duration in out.values():
+    for sample, request, duration in list(feed.sent.values()):
         error = failure or f"adapter '{adapter.name}' returned no prediction for this sample"
         record(build_record(task, sample, Prediction(sample.id, None, error=error), request, duration))
+        feed.answered(sample.id)
+    for entries in feed.after.values():
+        for entry in entries:
+            record(entry)
+    unasked = f"adapter '{adapter.name}' stopped asking for requests before this sample"
     for sample in pending:
         if sample.id not in written:
-            error = (prepare_failure[0] if prepare_failure else None) or failure or (
-                f"adapter '{adapter.name}' stopped asking for requests before this sample"
-            )
+            error = feed.failure or failure or unasked
             record(build_record(task, sample, Prediction(sample.id, None, error=error)))
     if written != {s.id for s in pending}:
         raise TempevalError(
@@ -511,6 +619,9 @@ def build_record(
     output, thought = split_reasoning(prediction.text, tags)
     parts = [part for part in (prediction.reasoning, thought) if part]
     reasoning = "\n".join(parts) if parts else None
+    prompt = request.prompt if request else None
+    if prompt is not None and sample.context:  # a context (a transcript) is in many records: kept once, by its hash
+        prompt = prompt.replace(sample.context, f"[context {prompt_sha(sample.context)}, not repeated here]")
     record: dict[str, Any] = {
         "sample_id": sample.id,
         "video_id": sample.meta.get("video_id") or (Path(sample.video.path).stem if sample.video else None),
@@ -522,6 +633,7 @@ def build_record(
         "query_time_s": sample.query_time_s,
         "duration_s": duration_s,
         "meta": dict(sample.meta),
+        "prompt": prompt,
         "prompt_sha": prompt_sha(request.prompt) if request else None,
         "context_sha": prompt_sha(sample.context) if sample.context else None,
         # The true time and stream index of each frame, in the order shown; the times the model was told.

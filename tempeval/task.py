@@ -249,6 +249,11 @@ def read_task_mapping(path: Path, chain: tuple[Path, ...] = ()) -> Any:
 
 def read_task_files(path: Path) -> list[Task]:
     """Read and validate one task YAML file: one task, or one per subset of a family (``subsets:``)."""
+    if is_base_file(path):
+        raise TaskError(
+            f"{path}: a base file (named {BASE_FILE_PREFIX}*.yaml) holds keys that task files share through include:; "
+            "it is not a task. Run a task file that includes it."
+        )
     data = read_task_mapping(path)
     return [parse_task(item, str(path)) for item in expand_subsets(data, str(path))]
 

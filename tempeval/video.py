@@ -20,6 +20,7 @@ Importing this module imports neither PyAV nor decord; they are imported when fi
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 import os
 import random
@@ -49,21 +50,6 @@ t = (2i + 1) / 30, exactly frame 2i + 1); float rounding must not flip such a ti
 depending on how the two numbers happened to be computed. 1 ms is far below any real frame interval.
 The ``policy.end_s`` cap is still enforced exactly.
 """
-
-_SEEK_COST_FRAMES = 6.0
-"""What one seek costs, in frames decoded (demuxer seek, decoder flush, B-frame reordering delay)."""
-
-
-def _sequential_frame_cost() -> float:
-    """Cost of a frame in a sequential pass (frame-threaded decoding) relative to one decoded after a seek.
-
-    Rough, by core count: on 2 cores frame threading barely helps (measured: decode-all and seeking cost
-    about the same per frame, and a 0.6 guess picked sequential where seeking was 1.5x faster); more cores
-    make the sequential pass cheaper per frame.
-    """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return 0.9 if cores <= 2 else 0.7 if cores <= 4 else 0.5
-
 
 _DECORD_BATCH = 32
 """Frames per decord ``get_batch`` call, to bound peak memory on large plans."""
@@ -381,30 +367,65 @@ def _keyframe_before(info: VideoInfo, index: int) -> int:
     return bisect.bisect_right(info.keyframe_indices, index) - 1
 
 
-def _choose_strategy(info: VideoInfo, targets: Sequence[int]) -> str:
-    """'seek' or 'sequential' for one pass over sorted ``targets``, whichever decodes fewer (weighted) frames.
+SEEK_COST_FRAMES = 6.0
+"""What one seek costs, in frames decoded (demuxer seek, decoder flush, B-frame reordering delay). A rough figure,
+checked by its effect: ``bench/frame_sampling.py`` prints the strategy the planner picks for each video and N,
+and tempeval's time against a plain seek loop and a plain sequential decode of the same frames."""
 
-    Sequential: decode from the keyframe before the first target through the last target (threaded, so
-    cheaper per frame). Seek: for each target, either keep decoding forward or, when that would decode more
-    than a seek, jump to the keyframe before it; this is exactly what :func:`_decode_pyav` does.
+
+def sequential_frame_cost() -> float:
+    """Cost of a frame in a sequential pass (frame-threaded decoding) relative to one decoded after a seek.
+
+    Rough, by core count: on 2 cores frame threading barely helps (measured with ``bench/frame_sampling.py``:
+    decode-all and seeking cost about the same per frame, and a 0.6 guess picked sequential where seeking was
+    1.5x faster); more cores make the sequential pass cheaper per frame (not measured here: no machine with
+    more than 2 cores was at hand).
     """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 0.9 if cores <= 2 else 0.7 if cores <= 4 else 0.5
+
+
+@dataclass(frozen=True)
+class DecodePlan:
+    """How one pass decodes a video's wanted frames: their sorted stream indices and the strategy.
+
+    ``sequential``: decode from the keyframe before the first target through the last one (frame-threaded for
+    large frames). ``seek``: for each target, keep decoding forward or, when that would decode more than
+    :data:`SEEK_COST_FRAMES` frames, jump to the keyframe before it.
+    """
+
+    targets: tuple[int, ...]
+    strategy: str
+    """``seek`` or ``sequential``."""
+    threaded: bool = True
+    """Whether the decoder may run threads of its own (see :func:`_set_threads`); False when every core already
+    decodes a video of its own."""
+
+
+def plan_pass(info: VideoInfo, targets: Sequence[int], *, threaded: bool = True) -> DecodePlan:
+    """The cheaper way to decode sorted ``targets`` in one pass, counting frames decoded (weighted). Pure.
+
+    A video without known keyframes is always decoded sequentially (there is nowhere to seek to). An unthreaded
+    decoder's sequential frame costs as much as one after a seek: only the seek itself differs.
+    """
+    ordered = tuple(sorted(targets))
     if len(info.keyframe_indices) == 0 or info.pts is None:
-        return "sequential"
+        return DecodePlan(ordered, "sequential", threaded)
     keyframes = info.keyframe_indices
-    first = _keyframe_before(info, targets[0])
+    first = _keyframe_before(info, ordered[0])
     start = int(keyframes[first]) if first >= 0 else 0
-    sequential = (targets[-1] - start + 1) * _sequential_frame_cost()
+    sequential = (ordered[-1] - start + 1) * (sequential_frame_cost() if threaded else 1.0)
     seeking = 0.0
     position = -1  # index of the last frame decoded
-    for target in targets:
+    for target in ordered:
         k = _keyframe_before(info, target)
         keyframe = int(keyframes[k]) if k >= 0 else 0
-        if position < 0 or keyframe - position > _SEEK_COST_FRAMES:
-            seeking += _SEEK_COST_FRAMES + (target - keyframe + 1)
+        if position < 0 or keyframe - position > SEEK_COST_FRAMES:
+            seeking += SEEK_COST_FRAMES + (target - keyframe + 1)
         else:
             seeking += max(0, target - position)
         position = max(position, target)
-    return "seek" if seeking < sequential else "sequential"
+    return DecodePlan(ordered, "seek" if seeking < sequential else "sequential", threaded)
 
 
 class _Indexer:
@@ -447,17 +468,18 @@ than they save (measured on the 128 px synthetic clips: 13.2 ms of CPU per clip 
 without, the RGB conversion included)."""
 
 
-def _set_threads(stream: av.video.stream.VideoStream, info: VideoInfo, strategy: str) -> None:
+def _set_threads(stream: av.video.stream.VideoStream, info: VideoInfo, plan: DecodePlan) -> None:
     """Decoder threads for one pass, by frame size and strategy.
 
     Large frames: frame threading over a sequential run (it pays off over a long run; after a seek it would
-    only decode frames we drop), the codec's default slice threads otherwise. Small frames: one thread, since
-    hand-offs between threads cost more than they save (on the 128 px synthetic clips, measured: 2.7 ms of CPU
-    per clip with one thread, 3.1 ms with slice threads, 5.9 ms with frame threads).
+    only decode frames we drop), the codec's default slice threads otherwise. Small frames, or a plan that is not
+    ``threaded`` (several videos decoding at once, one per core): one thread, since hand-offs between threads cost
+    more than they save (on the 128 px synthetic clips, measured: 2.7 ms of CPU per clip with one thread, 3.1 ms
+    with slice threads, 5.9 ms with frame threads).
     """
-    if info.width * info.height < FRAME_THREADING_MIN_PIXELS:
+    if not plan.threaded or info.width * info.height < FRAME_THREADING_MIN_PIXELS:
         stream.codec_context.thread_count = 1
-    elif strategy == "sequential":
+    elif plan.strategy == "sequential":
         stream.thread_type = "AUTO"
 
 
@@ -494,13 +516,14 @@ def _open_container(path: str) -> Any:
 
 
 def _decode_pyav(
-    info: VideoInfo, wants: Mapping[int, Collection[int | None]], demuxed: _Demuxed | None = None
+    info: VideoInfo,
+    wants: Mapping[int, Collection[int | None]],
+    demuxed: _Demuxed | None = None,
+    threaded: bool = True,
 ) -> dict[tuple[int, int | None], np.ndarray]:
-    """One decode pass with PyAV over the frames in ``wants`` (index -> max_sides needed), in sorted order.
-
-    Opens its own container (decoders are never shared), or decodes the packets of ``demuxed`` (the caller's,
-    from :func:`_probe`; the caller closes it). Each call is one pass; tests count calls. Should a frame not come
-    out while non-reference frames are skipped, the pass is run again for the missing frames without skipping.
+    """Decode the frames in ``wants`` (index -> max_sides needed) with PyAV: one :class:`PyAVPass`, skipping the
+    non-reference frames nobody asked for; should a wanted frame not come out while skipping, a second pass
+    decodes the missing ones without skipping.
 
     Returns:
         ``{(index, max_side): read-only RGB array}`` for every wanted pair.
@@ -508,10 +531,13 @@ def _decode_pyav(
     Raises:
         VideoError: The file cannot be opened or decoded, or some wanted frames never came out of the decoder.
     """
-    out, missing, skipped = _pyav_pass(info, wants, demuxed, skip_nonref=True)
-    if missing and skipped:
-        retried, missing, _ = _pyav_pass(info, {i: wants[i] for i in missing}, demuxed, skip_nonref=False)
-        out.update(retried)
+    first = PyAVPass(info, wants, demuxed, skip_nonref=True, threaded=threaded)
+    out = first.run()
+    missing = first.missing
+    if missing and first.skips_nonref:
+        again = PyAVPass(info, {i: wants[i] for i in missing}, demuxed, skip_nonref=False, threaded=threaded)
+        out.update(again.run())
+        missing = again.missing
     if missing:
         raise _error(
             info.path,
@@ -523,120 +549,164 @@ def _decode_pyav(
     return out
 
 
-def _pyav_pass(
-    info: VideoInfo, wants: Mapping[int, Collection[int | None]], demuxed: _Demuxed | None, skip_nonref: bool
-) -> tuple[dict[tuple[int, int | None], np.ndarray], list[int], bool]:
-    """The pass of :func:`_decode_pyav`: ``(frames, missing indices, whether non-reference frames were skipped)``."""
-    import av
+RETRIES_FROM_EARLIER_KEYFRAMES = 2
+"""When a run passes a wanted frame without it (a seek that landed after it), it is decoded again from the
+keyframe before, then the one before that, and then from the very start of the file."""
 
-    targets = sorted(wants)
-    strategy = _choose_strategy(info, targets)
-    indexer = _Indexer(info)
-    reformatter = _reformatter()
-    out: dict[tuple[int, int | None], np.ndarray] = {}
-    done: set[int] = set()
 
-    def keep(frame: av.video.frame.VideoFrame, index: int) -> None:
-        if index in wants and index not in done:
-            # Full-size RGB first, then resize RGB -> RGB: the same path as decord's frames, so both
-            # decoders give identical pixels, and one colour conversion serves every max_side.
-            full = reformatter.reformat(frame, format="rgb24").to_ndarray()
-            for max_side in wants[index]:
-                out[(index, max_side)] = _resize_rgb(full, max_side)
-            done.add(index)
+class PyAVPass:
+    """One PyAV decode pass over a video's wanted frames, in sorted order, following its :class:`DecodePlan`.
 
-    container = demuxed.container if demuxed is not None else _open_container(info.path)
-    stream = container.streams.video[0]
-    context = stream.codec_context
-    wanted_pts: set[int] | None = None
-    if skip_nonref and info.pts is not None and context.name in _NONREF_SKIP_CODECS:
-        wanted_pts = {int(info.pts[index]) for index in targets}
-    try:
-        if not context.is_open:  # threads are set before the decoder opens (a kept container may be open)
-            _set_threads(stream, info, strategy)
-        position = -1  # highest index decoded in the current run
-        floor = 0  # after a seek to keyframe K, frames before K (broken leading frames) are not trusted
+    Opens its own container (decoders are never shared between threads), or decodes the packets of ``demuxed``
+    (the caller's, from probing; the caller closes it). A *run* is the decoder's output from one starting point (a
+    keyframe, or the file's start) onwards; the pass starts a new run when the plan says a seek is cheaper than
+    decoding on, and when a run passes a target without producing it. With ``skip_nonref``, the decoders that honour
+    it per packet (h264, hevc) skip the non-reference frames no one asked for.
 
-        def decoded(packets: Iterator[Any]) -> Iterator[av.video.frame.VideoFrame]:
-            for packet in packets:
-                if packet.size == 0:
-                    continue  # the demuxer's end-of-stream packet; the decoder is drained below
-                if wanted_pts is not None:
-                    wanted = packet.pts is None or packet.pts in wanted_pts
-                    context.skip_frame = "DEFAULT" if wanted else "NONREF"
-                yield from context.decode(packet)
-            context.skip_frame = "DEFAULT"
-            yield from context.decode(None)
+    After :meth:`run`: ``missing`` lists the wanted frames that never came out, ``frames_out`` counts the frames
+    the decoder produced (kept or not), ``skips_nonref`` says whether non-reference frames were skipped.
+    """
 
-        def restart(k: int) -> Iterator[av.video.frame.VideoFrame]:
-            """Decode from keyframe position ``k`` (or the file start when k < 0)."""
-            nonlocal container, stream, context, position, floor
-            keyframe_pts = int(info.pts[int(info.keyframe_indices[k])]) if k >= 0 and info.pts is not None else None
-            if demuxed is not None:
-                # In memory: a seek is a jump in the packet list.
-                start = demuxed.keyframe_packets.get(keyframe_pts, 0) if keyframe_pts is not None else 0
-                position, floor = -1, int(info.keyframe_indices[k]) if start else 0
-                context.flush_buffers()
-                return decoded(iter(demuxed.packets[start:]))
-            if keyframe_pts is None:
-                # Back to the very start: reopening is the one way that works for every container.
-                container.close()
-                container = _open_container(info.path)
-                stream = container.streams.video[0]
-                context = stream.codec_context
-                _set_threads(stream, info, strategy)
-                position, floor = -1, 0
-            else:
-                # Seek by the keyframe's own pts: measured on mp4 to land exactly on it (its dts lands one
-                # GOP early); a demuxer that lands late anyway is caught by the retry below.
-                container.seek(keyframe_pts, stream=stream, backward=True)
-                context.flush_buffers()
-                position, floor = -1, int(info.keyframe_indices[k])
-            return decoded(container.demux(stream))
+    def __init__(
+        self,
+        info: VideoInfo,
+        wants: Mapping[int, Collection[int | None]],
+        demuxed: _Demuxed | None = None,
+        *,
+        skip_nonref: bool = True,
+        threaded: bool = True,
+    ) -> None:
+        self.info = info
+        self.wants = wants
+        self.plan = plan_pass(info, list(wants), threaded=threaded)
+        self.missing: list[int] = []
+        self.frames_out = 0
+        self._demuxed = demuxed
+        self._indexer = _Indexer(info)
+        self._out: dict[tuple[int, int | None], np.ndarray] = {}
+        self._done: set[int] = set()
+        self._container: Any = None
+        self._frames: Iterator[av.video.frame.VideoFrame] | None = None
+        self._position = -1  # highest index decoded in the current run
+        self._floor = 0  # after a seek to keyframe K, frames before K (broken leading frames) are not trusted
+        self._wanted_pts: set[int] | None = None
+        self.skips_nonref = False
+        self._skip_nonref = skip_nonref
 
-        frames: Iterator[av.video.frame.VideoFrame] | None = None
-        for target in targets:
-            if target in done:
+    def run(self) -> dict[tuple[int, int | None], np.ndarray]:
+        """Decode: ``{(index, max_side): read-only RGB array}`` for every wanted frame that came out.
+
+        Raises:
+            VideoError: The file cannot be opened or decoding fails.
+        """
+        import av
+
+        info = self.info
+        self._container = self._demuxed.container if self._demuxed is not None else _open_container(info.path)
+        context = self._stream.codec_context
+        if self._skip_nonref and info.pts is not None and context.name in _NONREF_SKIP_CODECS:
+            self._wanted_pts = {int(info.pts[index]) for index in self.plan.targets}
+            self.skips_nonref = True
+        try:
+            if not context.is_open:  # threads are set before the decoder opens (a kept container may be open)
+                _set_threads(self._stream, info, self.plan)
+            for target in self.plan.targets:
+                if target not in self._done and not self._decode_to(target):
+                    break  # the stream ended without it (damaged file): reported as missing
+        except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
+            raise _error(
+                info.path,
+                f"decoding failed ({type(exc).__name__}: {exc})",
+                "The file is damaged; download it again or re-encode it (`ffmpeg -i IN -c:v libx264 OUT.mp4`).",
+            ) from exc
+        finally:
+            if self._demuxed is None:
+                self._container.close()
+        self.missing = [index for index in self.plan.targets if index not in self._done]
+        return self._out
+
+    @property
+    def _stream(self) -> Any:
+        return self._container.streams.video[0]
+
+    def _decode_to(self, target: int) -> bool:
+        """Decode on until ``target`` is kept, starting new runs as the plan and the retries say."""
+        k = _keyframe_before(self.info, target)
+        keyframe = int(self.info.keyframe_indices[k]) if k >= 0 else 0
+        if self._frames is None:
+            # The first run starts at the target's keyframe, unless that is the first keyframe (no seek needed);
+            # a jump in kept packets is free.
+            self._frames = self._run_from(k) if k > 0 or self._demuxed is not None else self._decoded(
+                self._container.demux(self._stream)
+            )
+        elif self.plan.strategy == "seek" and keyframe - self._position > SEEK_COST_FRAMES:
+            self._frames = self._run_from(k)
+        retries = [k - step for step in range(1, RETRIES_FROM_EARLIER_KEYFRAMES + 1)] + [-1]
+        while True:
+            passed = self._advance_to(target)
+            if target in self._done or not passed or not retries:
+                return target in self._done
+            self._frames = self._run_from(retries.pop(0))
+
+    def _advance_to(self, target: int) -> bool:
+        """Take frames of the current run up to ``target``; False when the run ended before reaching it."""
+        assert self._frames is not None
+        for frame in self._frames:
+            self.frames_out += 1
+            index = self._indexer(frame)
+            if index is None or index < self._floor:
                 continue
-            k = _keyframe_before(info, target)
-            keyframe = int(info.keyframe_indices[k]) if k >= 0 else 0
-            if frames is None:
-                # First target: start at its keyframe unless that is the first keyframe (no seek needed; a
-                # jump in kept packets is free).
-                frames = restart(k) if k > 0 or demuxed is not None else decoded(container.demux(stream))
-            elif strategy == "seek" and keyframe - position > _SEEK_COST_FRAMES:
-                frames = restart(k)
-            attempts = 0
-            while target not in done:
-                passed = False
-                for frame in frames:
-                    index = indexer(frame)
-                    if index is None or index < floor:
-                        continue
-                    position = max(position, index)
-                    keep(frame, index)
-                    if index >= target:
-                        passed = True
-                        break
-                if target in done or not passed or attempts >= 3:
-                    break  # found it; or the stream ended without it (damaged file): reported below
-                # The run went past the target without it (a seek landed after it): retry from the keyframe
-                # before, then the one before that, then from the very start.
-                attempts += 1
-                k = k - 1 if attempts < 3 else -1
-                frames = restart(k)
-            if target not in done:
-                break
-    except (av.error.FFmpegError, OSError, ValueError, RuntimeError) as exc:
-        raise _error(
-            info.path,
-            f"decoding failed ({type(exc).__name__}: {exc})",
-            "The file is damaged; download it again or re-encode it (`ffmpeg -i IN -c:v libx264 OUT.mp4`).",
-        ) from exc
-    finally:
-        if demuxed is None:
-            container.close()
-    return out, [i for i in targets if i not in done], wanted_pts is not None
+            self._position = max(self._position, index)
+            self._keep(frame, index)
+            if index >= target:
+                return True
+        return False
+
+    def _keep(self, frame: av.video.frame.VideoFrame, index: int) -> None:
+        if index in self.wants and index not in self._done:
+            # Full-size RGB first, then resize RGB -> RGB: the same path as decord's frames, so both decoders
+            # give identical pixels, and one colour conversion serves every max_side.
+            full = _reformatter().reformat(frame, format="rgb24").to_ndarray()
+            for max_side in self.wants[index]:
+                self._out[(index, max_side)] = _resize_rgb(full, max_side)
+            self._done.add(index)
+
+    def _decoded(self, packets: Iterator[Any]) -> Iterator[av.video.frame.VideoFrame]:
+        """The frames of a run: decode ``packets`` (skipping unwanted non-reference ones), then drain."""
+        context = self._stream.codec_context
+        for packet in packets:
+            if packet.size == 0:
+                continue  # the demuxer's end-of-stream packet; the decoder is drained below
+            if self._wanted_pts is not None:
+                wanted = packet.pts is None or packet.pts in self._wanted_pts
+                context.skip_frame = "DEFAULT" if wanted else "NONREF"
+            yield from context.decode(packet)
+        context.skip_frame = "DEFAULT"
+        yield from context.decode(None)
+
+    def _run_from(self, k: int) -> Iterator[av.video.frame.VideoFrame]:
+        """A new run from keyframe position ``k`` (from the file's start when k < 0)."""
+        info = self.info
+        keyframe_pts = int(info.pts[int(info.keyframe_indices[k])]) if k >= 0 and info.pts is not None else None
+        if self._demuxed is not None:
+            # In memory: a seek is a jump in the packet list.
+            start = self._demuxed.keyframe_packets.get(keyframe_pts, 0) if keyframe_pts is not None else 0
+            self._position, self._floor = -1, int(info.keyframe_indices[k]) if start else 0
+            self._stream.codec_context.flush_buffers()
+            return self._decoded(iter(self._demuxed.packets[start:]))
+        if keyframe_pts is None:
+            # Back to the very start: reopening is the one way that works for every container.
+            self._container.close()
+            self._container = _open_container(info.path)
+            _set_threads(self._stream, info, self.plan)
+            self._position, self._floor = -1, 0
+        else:
+            # Seek by the keyframe's own pts: measured on mp4 to land exactly on it (its dts lands one GOP
+            # early); a demuxer that lands late anyway is caught by the retries.
+            self._container.seek(keyframe_pts, stream=self._stream, backward=True)
+            self._stream.codec_context.flush_buffers()
+            self._position, self._floor = -1, int(info.keyframe_indices[k])
+        return self._decoded(self._container.demux(self._stream))
 
 
 def _import_decord() -> Any:
@@ -688,14 +758,14 @@ def _probe_decord(path: str) -> VideoInfo:
 
 
 def _decode_decord(
-    info: VideoInfo, wants: Mapping[int, Collection[int | None]]
+    info: VideoInfo, wants: Mapping[int, Collection[int | None]], threaded: bool = True
 ) -> dict[tuple[int, int | None], np.ndarray]:
     """One decode pass with decord (``get_batch`` over the sorted union); contract as :func:`_decode_pyav`."""
     decord = _import_decord()
     targets = sorted(wants)
     out: dict[tuple[int, int | None], np.ndarray] = {}
     try:
-        reader = decord.VideoReader(info.path, ctx=decord.cpu(0), num_threads=0)
+        reader = decord.VideoReader(info.path, ctx=decord.cpu(0), num_threads=0 if threaded else 1)
         if targets[-1] >= len(reader):
             raise _error(info.path, "decord sees fewer frames than the plan needs", "Use decoder='pyav'.")
         for start in range(0, len(targets), _DECORD_BATCH):
@@ -718,17 +788,24 @@ _CacheKey = tuple[str, int, int, int, int | None]
 class FrameSource:
     """Decodes the frames :func:`select_frames` picks, grouped per video and cached.
 
-    Thread-safe: one lock is held around probing, planning and decoding, and each decode pass opens its own
-    container, so no decoder is ever shared between threads (sharing one crashes PyAV and decord).
-    Cached arrays are read-only and shared between the Frames that use them.
+    Thread-safe, and parallel across videos: threads asking for different videos probe and decode them at the
+    same time (PyAV and decord release the GIL while decoding); threads asking for the same video take turns on
+    that video's lock, so it is still decoded in one pass and the second is served from the cache. Each pass
+    opens its own container, so no decoder is ever shared between threads (sharing one crashes PyAV and decord).
+    A short lock guards the caches and counters only. Cached arrays are read-only and shared between the Frames
+    that use them.
     """
 
-    def __init__(self, decoder: str = "pyav", cache_bytes: int = 256 * 2**20) -> None:
+    def __init__(
+        self, decoder: str = "pyav", cache_bytes: int = 256 * 2**20, *, threaded_decoders: bool = True
+    ) -> None:
         """Make a frame source.
 
         Args:
             decoder: ``'pyav'`` (default) or ``'decord'`` (optional extra, for reproducing older numbers).
             cache_bytes: Budget of the decoded-frame LRU in bytes; 0 disables caching.
+            threaded_decoders: Let each decoder run threads of its own (frame threading for large frames); pass
+                False when several videos are decoded at once, one per core, so threads do not outnumber cores.
 
         Raises:
             ValueError: Unknown decoder name or negative budget.
@@ -743,7 +820,11 @@ class FrameSource:
             _import_decord()  # fail at start-up, not on the first video
         self.decoder = decoder
         self.cache_bytes = int(cache_bytes)
-        self._lock = threading.RLock()
+        self.threaded_decoders = threaded_decoders
+        self._lock = threading.Lock()
+        """Guards the two caches and the counters; never held while probing or decoding."""
+        self._video_locks: dict[str, tuple[threading.Lock, int]] = {}
+        """Per video: the lock its probe and decode pass hold, and how many threads use it now."""
         self._cache: OrderedDict[_CacheKey, np.ndarray] = OrderedDict()
         self._cache_used = 0
         self._infos: OrderedDict[str, tuple[tuple[int, int], VideoInfo]] = OrderedDict()
@@ -798,30 +879,51 @@ class FrameSource:
         Raises:
             VideoError: As :func:`probe`.
         """
+        path = os.path.abspath(path)
+        with self._video_lock(path):
+            return self._info(path)[1]
+
+    @contextlib.contextmanager
+    def _video_lock(self, path: str) -> Iterator[None]:
+        """Hold ``path``'s own lock: one thread at a time probes or decodes a video, others run beside it."""
         with self._lock:
-            return self._info(os.path.abspath(path))[1]
+            lock, users = self._video_locks.get(path, (threading.Lock(), 0))
+            self._video_locks[path] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                users = self._video_locks[path][1] - 1
+                if users:
+                    self._video_locks[path] = (lock, users)
+                else:
+                    del self._video_locks[path]
 
     def _info(self, path: str, keep_packets: bool = False) -> tuple[tuple[int, int], VideoInfo, _Demuxed | None]:
         """``(file stamp, timeline, kept container or None)``; a container is kept only when ``keep_packets``,
-        the timeline was not cached, the decoder is PyAV and the file is small (the caller closes it)."""
+        the timeline was not cached, the decoder is PyAV and the file is small (the caller closes it). Called
+        with ``path``'s video lock held."""
         try:
             stat = os.stat(path)
         except OSError:
             _check_file(path)  # raises the right message
             raise
         stamp = (int(stat.st_mtime_ns), int(stat.st_size))
-        cached = self._infos.get(path)
-        if cached is not None and cached[0] == stamp:
-            self._infos.move_to_end(path)
-            return cached[0], cached[1], None
+        with self._lock:
+            cached = self._infos.get(path)
+            if cached is not None and cached[0] == stamp:
+                self._infos.move_to_end(path)
+                return cached[0], cached[1], None
         demuxed = None
         if self.decoder == "pyav":
             info, demuxed = _probe(path, keep_packets=keep_packets and stat.st_size <= KEEP_PACKETS_MAX_BYTES)
         else:
             info = _probe_decord(path)
-        self._infos[path] = (stamp, info)
-        if len(self._infos) > _INFO_CACHE_ENTRIES:
-            self._infos.popitem(last=False)
+        with self._lock:
+            self._infos[path] = (stamp, info)
+            if len(self._infos) > _INFO_CACHE_ENTRIES:
+                self._infos.popitem(last=False)
         return stamp, info, demuxed
 
     def frames(self, video: VideoRef, policy: FramePolicy, key: str) -> Frames:
@@ -861,8 +963,8 @@ class FrameSource:
         groups: dict[str, list[int]] = {}
         for position, (video, _, _) in enumerate(items):
             groups.setdefault(os.path.abspath(video.path), []).append(position)
-        with self._lock:
-            for path, positions in groups.items():
+        for path, positions in groups.items():
+            with self._video_lock(path):
                 self._serve_video(path, positions, items, results)
         assert all(result is not None for result in results)
         return [result for result in results if result is not None]
@@ -874,7 +976,7 @@ class FrameSource:
         items: Sequence[tuple[VideoRef, FramePolicy, str]],
         results: list[Frames | VideoError | None],
     ) -> None:
-        """Plan, decode and serve every item of one video (called with the lock held)."""
+        """Plan, decode and serve every item of one video (called with its video lock held)."""
         try:
             stamp, info, demuxed = self._info(path, keep_packets=True)
         except VideoError as exc:
@@ -907,29 +1009,31 @@ class FrameSource:
         # Plan: every (index, max_side) any item needs; what is cached is taken now, the rest decoded at once.
         images: dict[tuple[int, int | None], np.ndarray] = {}
         wants: dict[int, set[int | None]] = {}
-        for position, indices in selections.items():
-            max_side = items[position][1].max_side
-            for index in indices:
-                pair = (index, max_side)
-                if pair in images or (index in wants and max_side in wants[index]):
-                    continue
-                cached = self._cache_get((path, *stamp, index, max_side))
-                if cached is not None:
-                    images[pair] = cached
-                    self.hits += 1
-                else:
-                    wants.setdefault(index, set()).add(max_side)
-                    self.misses += 1
+        with self._lock:
+            for position, indices in selections.items():
+                max_side = items[position][1].max_side
+                for index in indices:
+                    pair = (index, max_side)
+                    if pair in images or (index in wants and max_side in wants[index]):
+                        continue
+                    cached = self._cache_get((path, *stamp, index, max_side))
+                    if cached is not None:
+                        images[pair] = cached
+                        self.hits += 1
+                    else:
+                        wants.setdefault(index, set()).add(max_side)
+                        self.misses += 1
+            self.passes += bool(wants)
         if wants:
             try:
-                self.passes += 1
                 decoded = self._decode(info, wants, demuxed)
             except VideoError as exc:
                 for position in selections:
                     results[position] = exc
                 return
-            for (index, max_side), image in decoded.items():
-                self._cache_put((path, *stamp, index, max_side), image)
+            with self._lock:
+                for (index, max_side), image in decoded.items():
+                    self._cache_put((path, *stamp, index, max_side), image)
             images.update(decoded)
         times = info.frame_times_s
         for position, indices in selections.items():
@@ -944,5 +1048,24 @@ class FrameSource:
         self, info: VideoInfo, wants: Mapping[int, Collection[int | None]], demuxed: _Demuxed | None = None
     ) -> dict[tuple[int, int | None], np.ndarray]:
         if self.decoder == "decord":
-            return _decode_decord(info, wants)
-        return _decode_pyav(info, wants, demuxed)
+            return _decode_decord(info, wants, self.threaded_decoders)
+        return _decode_pyav(info, wants, demuxed, self.threaded_decoders)
+
+
+def read_frames(path: str, indices: Sequence[int], max_side: int | None = None) -> list[np.ndarray]:
+    """The frames at the stream ``indices`` of one video, in the order given (RGB, read-only, the longer side at
+    most ``max_side``): exactly the frames a run recorded as seen (its records' ``frame_indices``).
+
+    Raises:
+        VideoError: The video is missing or unreadable, or has no frame at one of ``indices``.
+    """
+    info = probe(path)
+    wanted = sorted(set(indices))
+    outside = [index for index in wanted if not 0 <= index < info.num_frames]
+    if outside:
+        raise _error(
+            path, f"has no frame {outside[0]} (it has {info.num_frames})",
+            "The file is not the one the run read; put that video back, or rebuild without it.",
+        )
+    decoded = _decode_pyav(info, {index: {max_side} for index in wanted})
+    return [decoded[(index, max_side)] for index in indices]

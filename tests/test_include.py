@@ -63,7 +63,7 @@ def test_base_files_in_the_task_folder_are_not_tasks() -> None:
     folder = Path(registry.get_task("mvbench_action_count").source_file).parent
     base = folder / "_mvbench_format.yaml"
     assert is_base_file(base) and base.is_file()
-    with pytest.raises(TaskError, match="missing required field"):  # on its own it is no task
+    with pytest.raises(TaskError, match="is not a task"):  # on its own it is no task
         read_task_files(base)
     assert all(not is_base_file(Path(t.source_file)) for t in registry.tasks().values())
 
@@ -119,3 +119,10 @@ def test_a_missing_or_bad_include_names_both_files(tmp_path: Path, capsys: pytes
     (tmp_path / "t.yaml").write_text("include: _list.yaml\nname: t\n")
     with pytest.raises(TaskError, match="_list.yaml must be a YAML mapping"):
         read_task_files(tmp_path / "t.yaml")
+
+
+def test_running_a_base_file_says_it_is_a_base_file(capsys: pytest.CaptureFixture[str]) -> None:
+    base = Path(registry.get_task("mvbench_action_count").source_file).parent / "_mvbench_format.yaml"
+    assert main(["run", "--model", "random", "--task", str(base), "--limit", "1"]) != 0
+    err = capsys.readouterr().err
+    assert "a base file" in err and "include:" in err and "missing required" not in err

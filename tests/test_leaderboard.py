@@ -429,3 +429,193 @@ def test_generation_settings_in_words() -> None:
                  "extra": {"reasoning_effort": "low"}}
     assert lb.generation_label(reasoning) == "max 4096 tokens, T=0.6, top-p 0.95, reasoning_effort=low"
     assert lb.generation_label(None) == "unknown"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Group CIs, chance levels, charts, the bold rule, prompts, frame strips and grounding timelines
+
+
+def test_group_cells_carry_bootstrap_cis_into_the_csv(site: Path, data: dict[str, Any]) -> None:
+    alpha = _cell(data, "alpha", "synth")  # a macro group: a bootstrap of the mean of its 7 task headlines
+    assert alpha["ci"] is not None and alpha["ci"][0] < alpha["value"] < alpha["ci"][1] and alpha["ci_note"] == ""
+    rows = {row["model"]: row for row in csv.DictReader(io.StringIO((site / "overview.csv").read_text("utf-8")))}
+    assert float(rows["alpha"]["synth ci_low"]) == pytest.approx(alpha["ci"][0], abs=1e-4)
+    assert float(rows["alpha"]["synth ci_high"]) == pytest.approx(alpha["ci"][1], abs=1e-4)
+    [result] = [g for g in data["group_results"] if g["group"] == "synth" and g["model"] == "alpha"]
+    assert result["metrics"]["average"]["ci"] == alpha["ci"] and result["ci_note"] == ""
+    # A macro group of one task: the bootstrap of a mean of one is that task's own interval.
+    [charades] = _runs_by(data, model=HOSTILE, task="charades_sta")
+    assert _cell(data, HOSTILE, "charades_sta")["ci"] == charades["metrics"]["R1@0.5"]["ci"] is not None
+
+
+def test_chance_levels_per_task_and_benchmark(data: dict[str, Any]) -> None:
+    rule = "mean over samples of 1 / number of options"
+    assert data["tasks"]["synth_order"]["chance"] == {"value": 25.0, "rule": rule}
+    assert data["tasks"]["charades_sta"]["chance"]["value"] is None
+    assert "grounding" in data["tasks"]["charades_sta"]["chance"]["rule"]
+    benches = {b["id"]: b for b in data["benchmarks"]}
+    assert benches["synth"]["chance"] == {"value": None, "rule": "none: a member task has no chance level"}
+    assert data["model_frames"]["gamma"] == ["8 frames, native"]
+
+
+def _real_runs(root: Path) -> None:
+    """Runs the runner wrote (videos, frame indices, prompts): the random baseline on a multiple-choice and a
+    grounding task; a copy whose videos are gone and one without prompts (an older tempeval); synthetic
+    TempCompass and Charades-STA runs of a strong and a weak model."""
+    from tempeval.adapter import create_adapter
+    from tempeval.loaders import LoadOptions
+    from tempeval.runner import RunOptions, run_task
+
+    load = LoadOptions(synth_dir=root.parent / "synth", synth_per_task=4)  # a small suite of its own: seconds
+    options = RunOptions(out_dir=root / "random", load=load, progress=False, limit=4)
+    for task in ("synth_direction", "synth_grounding"):
+        run_task(registry.get_task(task), create_adapter("random"), "random", options)
+    [direction] = (root / "random").rglob("synth_direction.jsonl")
+    lines = direction.read_text(encoding="utf-8").splitlines()
+    header = dict(json.loads(lines[0]), model="moved")
+    moved = [dict(json.loads(line), video="/nowhere/clip.mp4") for line in lines[1:]]
+    write_run(root / "moved" / "synth_direction.jsonl", header, moved)
+    old = [{k: v for k, v in json.loads(line).items() if k != "prompt"} for line in lines[1:]]
+    write_run(root / "old" / "synth_direction.jsonl", dict(header, model="old", tempeval_version="0.0.9"), old)
+    for model, skill in (("strong", 0.95), ("weak", 0.15)):
+        for task in sorted(registry.groups()["tempcompass"]):
+            _run(root, model, task, day=5, skill=skill)
+        _run(root, model, "charades_sta", day=5, skill=0.5)
+
+
+@pytest.fixture(scope="module")
+def real_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("real-leaderboard")
+    _real_runs(root / "runs")
+    index: Path = lb.build([root / "runs"], root / "site")
+    return index.parent
+
+
+def _data_of(site: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((site / "data.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_records_keep_their_prompt_and_strips_picture_the_frames_seen(real_site: Path) -> None:
+    data = _data_of(real_site)
+    [run] = _runs_by(data, model="random", task="synth_direction")
+    [path] = (real_site.parent / "runs" / "random").rglob("synth_direction.jsonl")
+    records = read_run(path).records
+    assert all(r["prompt"].startswith(r["question"]) and len(r["prompt_sha"]) == 16 for r in records)
+    text = (real_site / "samples" / f"{run['id']}.js").read_text(encoding="utf-8")
+    payload = json.loads(text.split("] = ", 1)[1].rstrip().removesuffix(";"))
+    strips = payload["strips"]
+    assert len(strips) == len(records) and all(len(s["files"]) == len(r["frame_indices"]) == len(s["times"])
+                                               for s, r in zip(strips.values(), records, strict=True))
+    first = real_site / strips["0"]["files"][0]
+    assert first.read_bytes()[:2] == b"\xff\xd8" and strips["0"]["times"] == records[0]["frame_times"]
+    [moved] = _runs_by(data, model="moved")
+    moved_js = (real_site / "samples" / f"{moved['id']}.js").read_text(encoding="utf-8")
+    assert "frames not shown: video /nowhere/clip.mp4 is not on the machine that built this site" in moved_js
+    tempcompass = next(b for b in data["benchmarks"] if b["id"] == "tempcompass")
+    assert tempcompass["chance"]["value"] == pytest.approx((25 + 25 + 25 + 50) / 4)  # three lettered tasks, one yes/no
+
+
+def test_no_thumbnails_when_asked(real_site: Path, tmp_path: Path) -> None:
+    from tempeval.cli import main
+
+    assert main(["leaderboard", "build", str(real_site.parent / "runs"), "-o", str(tmp_path / "site"),
+                 "--no-thumbnails"]) == 0
+    assert not (tmp_path / "site" / "thumbs").exists() and (real_site / "thumbs").is_dir()
+    assert (tmp_path / "site" / "data.json").read_bytes() == (real_site / "data.json").read_bytes()
+    [run] = _runs_by(_data_of(real_site), model="random", task="synth_direction")
+    assert '"strips":{}' in (tmp_path / "site" / "samples" / f"{run['id']}.js").read_text(encoding="utf-8")
+
+
+def test_overview_bold_rule_frames_and_chance_row(browser: Any, real_site: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    data = _data_of(real_site)
+    _open(browser, (real_site / "index.html").as_uri(), "table.overview button.cell")
+    strong, weak = _cell(data, "strong", "tempcompass"), _cell(data, "weak", "tempcompass")
+    assert strong["ci"][0] > weak["ci"][1]  # apart: the best is bold
+    best = browser.find_elements(By.CSS_SELECTOR, "table.overview td.best")
+    assert [(td.find_element(By.CSS_SELECTOR, "button.cell").get_attribute("data-model"),
+             td.find_element(By.CSS_SELECTOR, "button.cell").get_attribute("data-bench")) for td in best] == [
+        ("strong", "tempcompass")
+    ]
+    charades = [c for c in data["cells"] if c["benchmark"] == "charades_sta"]
+    top, runner_up = sorted(charades, key=lambda c: -c["value"])[:2]
+    assert top["ci"][0] <= runner_up["ci"][1]  # overlapping: no bold in that column (checked above)
+    assert "does not overlap the runner-up's" in browser.find_element(By.ID, "legend").text
+    frames = browser.find_element(By.CSS_SELECTOR, "tr[data-model='strong'] td.frames").text
+    assert frames == "; ".join(data["model_frames"]["strong"]) and "native" in frames
+    chance = browser.find_element(By.CSS_SELECTOR, "tr.chance-row")
+    cells = browser.execute_script(
+        "const keys = [...document.querySelectorAll('table.overview thead th')].map((th) => th.dataset.key);"
+        "return [...document.querySelectorAll('tr.chance-row td')].map((td, i) => [keys[i], td.innerText]);")
+    shown = dict(cells)
+    assert float(shown["b:tempcompass"]) == pytest.approx(31.25, abs=0.051) and shown["b:charades_sta"] == "—"
+    assert chance.text.startswith("chance level")
+    _no_console_errors(browser)
+
+
+def test_benchmark_charts_have_a_bar_and_whisker_per_model(browser: Any, real_site: Path, site: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    data = _data_of(real_site)
+    _open(browser, (real_site / "index.html").as_uri() + "#/b/tempcompass", "#score-chart svg")
+    chart = browser.find_element(By.CSS_SELECTOR, "#score-chart")
+    scored = [c for c in data["cells"] if c["benchmark"] == "tempcompass" and c["value"] is not None]
+    assert len(chart.find_elements(By.CSS_SELECTOR, "rect.bar")) == len(scored) == 2
+    assert len(chart.find_elements(By.CSS_SELECTOR, "g.whisker")) == 2
+    values = [float(g.get_attribute("data-value")) for g in chart.find_elements(By.CSS_SELECTOR, "g.bar-item")]
+    assert values == sorted((c["value"] for c in scored), reverse=True)
+    line = chart.find_element(By.CSS_SELECTOR, "g.chance-line")
+    assert float(line.get_attribute("data-value")) == pytest.approx(31.25) and "chance 31" in line.text
+    breakdown = browser.find_element(By.CSS_SELECTOR, "#breakdown-aspect")  # accuracy[aspect=...] per model
+    aspects = {n for g in data["group_results"] if g["group"] == "tempcompass" for n in g["metrics"] if "[aspect=" in n}
+    assert len(breakdown.find_elements(By.CSS_SELECTOR, "rect.bar")) == 2 * len(aspects) and len(aspects) > 1
+    assert "chance level" in browser.find_element(By.CSS_SELECTOR, "table.metrics tfoot").text
+    # A macro group: its member tasks are the breakdown; no chance line where a member (grounding) has none.
+    _open(browser, (site / "index.html").as_uri() + "#/b/synth", "#breakdown-task svg")
+    members = [t.removeprefix("synth_") for t in _synth()]
+    expected = sum(m in g["metrics"] for g in _data_of(site)["group_results"] if g["group"] == "synth" for m in members)
+    assert expected == 2 * 7 + 1  # alpha and beta: every task; gamma: synth_order only
+    assert len(browser.find_element(By.ID, "breakdown-task").find_elements(By.CSS_SELECTOR, "g.bar-item")) == expected
+    assert not browser.find_elements(By.CSS_SELECTOR, "#score-chart g.chance-line")
+    _no_console_errors(browser)
+
+
+def test_sample_browser_shows_prompt_frames_and_timeline(browser: Any, real_site: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    data = _data_of(real_site)
+    [run] = _runs_by(data, model="random", task="synth_direction")
+    [path] = (real_site.parent / "runs" / "random").rglob("synth_direction.jsonl")
+    records = read_run(path).records
+    _open(browser, (real_site / "index.html").as_uri() + f"#/run/{run['id']}", "table.samples .strip img")
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-sample='{records[0]['sample_id']}']")
+    row.find_element(By.CSS_SELECTOR, "details.prompt summary").click()
+    assert row.find_element(By.CSS_SELECTOR, "details.prompt pre").text == records[0]["prompt"].strip()
+    loaded = browser.execute_script(
+        "const imgs = [...document.querySelectorAll('.strip img')];"
+        "return Promise.all(imgs.map((i) => i.decode().then(() => i.naturalWidth, () => 0)));")
+    assert len(loaded) == sum(len(r["frame_indices"]) for r in records) and min(loaded) > 0
+    captions = [f.text for f in row.find_elements(By.CSS_SELECTOR, ".strip figcaption")]
+    assert captions == [f"{t:.1f} s" for t in records[0]["frame_times"]]
+    [moved] = _runs_by(data, model="moved")
+    _open(browser, (real_site / "index.html").as_uri() + f"#/run/{moved['id']}", "table.samples .strip-note")
+    assert "not on the machine that built this site" in browser.find_element(By.CSS_SELECTOR, ".strip-note").text
+    [grounding] = _runs_by(data, model="random", task="synth_grounding")
+    [path] = (real_site.parent / "runs" / "random").rglob("synth_grounding.jsonl")
+    first = read_run(path).records[0]
+    _open(browser, (real_site / "index.html").as_uri() + f"#/run/{grounding['id']}", ".timeline svg")
+    timeline = browser.find_element(By.CSS_SELECTOR, f"tr[data-sample='{first['sample_id']}'] .timeline")
+    assert len(timeline.find_elements(By.CSS_SELECTOR, "rect.tl-target")) == 1
+    start, end = first["target"]
+    assert f"target {start:.1f}–{end:.1f} s" in timeline.text
+    if isinstance(first["answer"], list):
+        assert len(timeline.find_elements(By.CSS_SELECTOR, "rect.tl-pred")) == 1 and "predicted" in timeline.text
+    _no_console_errors(browser)
+    # A run file from before records kept the prompt says so.
+    [old] = _runs_by(data, model="old")
+    _open(browser, (real_site / "index.html").as_uri() + f"#/run/{old['id']}", "table.samples tbody tr")
+    missing = browser.find_element(By.CSS_SELECTOR, ".prompt-missing").text
+    assert "prompt not stored (run made by tempeval 0.0.9" in missing
+    _no_console_errors(browser)

@@ -16,7 +16,16 @@ import pytest
 
 import tempeval.video as video_module
 from tempeval.types import FramePolicy, Frames, VideoRef
-from tempeval.video import FrameSource, VideoError, VideoInfo, probe, select_frames
+from tempeval.video import (
+    DecodePlan,
+    FrameSource,
+    PyAVPass,
+    VideoError,
+    VideoInfo,
+    plan_pass,
+    probe,
+    select_frames,
+)
 from tests.videofactory import make_barcode_video, read_barcode
 
 # Irregular timing: 30 frames at 30 fps, 20 at 10 fps, then jittered gaps (1 ms .. 0.4 s).
@@ -99,11 +108,19 @@ def test_barcode_matches_index_and_timestamps_are_real(videos: dict[str, Path], 
         assert frames.indices == tuple(range(60))
 
 
+def force_strategy(monkeypatch: pytest.MonkeyPatch, strategy: str) -> None:
+    """Every pass follows ``strategy``, whatever the planner would choose."""
+    def plan(info: VideoInfo, targets: Any, **options: Any) -> DecodePlan:
+        return DecodePlan(tuple(sorted(targets)), strategy, **options)
+
+    monkeypatch.setattr(video_module, "plan_pass", plan)
+
+
 @pytest.mark.parametrize("strategy", ["seek", "sequential"])
 def test_both_decode_strategies_give_the_right_frames(
     videos: dict[str, Path], strategy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(video_module, "_choose_strategy", lambda info, targets: strategy)
+    force_strategy(monkeypatch, strategy)
     info = probe(str(videos["gop"]))
     # Around every keyframe (79/80/81, 159/160/161) is where a seek that lands one GOP off would show.
     wanted = [0, 1, 5, 78, 79, 80, 81, 120, 158, 159, 160, 161, 200, 238, 239]
@@ -119,62 +136,56 @@ def test_every_decode_path_gives_identical_frames(
     videos: dict[str, Path], name: str, strategy: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Kept packets (one open) and a fresh open, skipping unneeded non-reference frames or not: same pixels."""
-    monkeypatch.setattr(video_module, "_choose_strategy", lambda info, targets: strategy)
+    force_strategy(monkeypatch, strategy)
     path = str(videos[name])
     info = probe(path)
     wanted = sorted({0, 3, 7, info.num_frames // 2, info.num_frames // 2 + 1, info.num_frames - 2})
     wants = {i: {None, 48} for i in wanted}
-    reference, missing, skipped = video_module._pyav_pass(info, wants, None, skip_nonref=False)
-    assert not missing and not skipped
-    skipping, missing, skipped = video_module._pyav_pass(info, wants, None, skip_nonref=True)
-    assert not missing and skipped, "h264 skips the non-reference frames nobody asked for"
+    plain = PyAVPass(info, wants, skip_nonref=False)
+    reference = plain.run()
+    assert not plain.missing and not plain.skips_nonref and plain.plan.strategy == strategy
+    skipper = PyAVPass(info, wants, skip_nonref=True)
+    skipping = skipper.run()
+    assert not skipper.missing and skipper.skips_nonref, "h264 skips the non-reference frames nobody asked for"
     kept_info, demuxed = video_module._probe(path, keep_packets=True)
     assert demuxed is not None
     try:
         from_packets = video_module._decode_pyav(kept_info, wants, demuxed)
     finally:
         demuxed.close()
-    for decoded in (skipping, from_packets):
+    unthreaded = PyAVPass(info, wants, threaded=False)  # as when several videos decode at once
+    assert not unthreaded.plan.threaded
+    for decoded in (skipping, from_packets, unthreaded.run()):
         assert decoded.keys() == reference.keys()
         for key, image in reference.items():
             assert np.array_equal(decoded[key], image), key
     assert [read_barcode(reference[(i, None)]) for i in wanted] == wanted
 
 
-def test_skipping_decodes_fewer_frames(videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_skipping_decodes_fewer_frames(videos: dict[str, Path]) -> None:
     info = probe(str(videos["cfr"]))
-    seen: list[int] = []
-    real_call = video_module._Indexer.__call__
-
-    def spy(self: Any, frame: Any) -> Any:
-        seen.append(frame.pts)
-        return real_call(self, frame)
-
-    monkeypatch.setattr(video_module._Indexer, "__call__", spy)
     wants = {i: {None} for i in (10, 30, 50)}
-    video_module._pyav_pass(info, wants, None, skip_nonref=False)
-    everything = len(seen)
-    seen.clear()
-    video_module._pyav_pass(info, wants, None, skip_nonref=True)
-    assert len(seen) < everything
+    everything, skipping = PyAVPass(info, wants, skip_nonref=False), PyAVPass(info, wants, skip_nonref=True)
+    assert everything.run().keys() == skipping.run().keys() == {(10, None), (30, None), (50, None)}
+    assert 0 < skipping.frames_out < everything.frames_out
 
 
 def test_a_frame_lost_to_skipping_is_decoded_again_without_it(
     videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A decoder that ignored a per-packet skip setting (dropping a wanted frame) costs a second pass, not frames."""
-    real = video_module._pyav_pass
+    real = PyAVPass.run
     calls: list[bool] = []
 
-    def lossy(info: VideoInfo, wants: Any, demuxed: Any, skip_nonref: bool) -> Any:
-        calls.append(skip_nonref)
-        out, missing, skipped = real(info, wants, demuxed, skip_nonref)
-        if skip_nonref:  # as if the decoder had skipped frame 20 too
+    def lossy(self: PyAVPass) -> Any:
+        out = real(self)
+        calls.append(self.skips_nonref)
+        if self.skips_nonref:  # as if the decoder had skipped frame 20 too
             out = {key: image for key, image in out.items() if key[0] != 20}
-            missing = sorted({*missing, 20})
-        return out, missing, skipped
+            self.missing = sorted({*self.missing, 20})
+        return out
 
-    monkeypatch.setattr(video_module, "_pyav_pass", lossy)
+    monkeypatch.setattr(PyAVPass, "run", lossy)
     decoded = video_module._decode_pyav(probe(str(videos["cfr"])), {i: {None} for i in (5, 20, 40)})
     assert calls == [True, False]
     assert {index: read_barcode(image) for (index, _), image in decoded.items()} == {5: 5, 20: 20, 40: 40}
@@ -194,8 +205,8 @@ def test_a_new_video_is_opened_once(videos: dict[str, Path], monkeypatch: pytest
 
 def test_strategy_choice_follows_the_keyframes(videos: dict[str, Path]) -> None:
     info = probe(str(videos["gop"]))
-    assert video_module._choose_strategy(info, [5, 235]) == "seek"  # two frames, two GOPs apart
-    assert video_module._choose_strategy(info, list(range(0, 240, 4))) == "sequential"  # dense
+    assert plan_pass(info, [235, 5]) == DecodePlan((5, 235), "seek")  # two frames, two GOPs apart
+    assert plan_pass(info, list(range(0, 240, 4))).strategy == "sequential"  # dense
 
 
 def test_seeking_decodes_only_from_the_keyframe_before(
@@ -439,13 +450,13 @@ def test_frames_many_isolates_bad_videos(videos: dict[str, Path], tmp_path: Path
 def _count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Spy on the PyAV decode pass; returns the list of frame counts decoded, one entry per pass."""
     passes: list[int] = []
-    real = video_module._decode_pyav
+    real = PyAVPass.run
 
-    def spy(info: VideoInfo, wants: Any, demuxed: Any = None) -> Any:
-        passes.append(len(wants))
-        return real(info, wants, demuxed)
+    def spy(self: PyAVPass) -> Any:
+        passes.append(len(self.wants))
+        return real(self)
 
-    monkeypatch.setattr(video_module, "_decode_pyav", spy)
+    monkeypatch.setattr(PyAVPass, "run", spy)
     return passes
 
 

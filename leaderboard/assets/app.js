@@ -172,17 +172,15 @@
       const ordered = col ? [...rows].sort(compare(col)) : rows;
       const best = new Map();
       for (const c of columns) {
-        if (!c.best) continue;
-        const values = ordered.map(c.value).filter(isNum);
-        // Mark the best only where the column tells models apart.
-        if (values.length > 1 && Math.min(...values) < Math.max(...values)) best.set(c.key, Math.max(...values));
+        const row = c.best ? clearBest(ordered, c) : null;
+        if (row) best.set(c.key, row);
       }
       fill(thead, el("tr", null, columns.map((c) => header(c))));
       fill(tbody,
         ...ordered.map((row, index) =>
           el("tr", opts.rowProps ? opts.rowProps(row) : null, columns.map((c) => {
             const td = el("td", { class: (c.cls || "") + (c.num ? " num" : "") }, c.cell(row, index));
-            if (best.has(c.key) && c.value(row) === best.get(c.key)) td.classList.add("best");
+            if (best.get(c.key) === row) td.classList.add("best");
             return td;
           }))
         )
@@ -190,6 +188,7 @@
       if (!ordered.length) {
         tbody.append(el("tr", null, el("td", { class: "empty", colspan: columns.length }, opts.empty || "Nothing to show.")));
       }
+      if (opts.foot) table.append(el("tfoot", null, opts.foot(columns)));
     }
 
     function header(c) {
@@ -213,6 +212,35 @@
 
     draw();
     return el("div", { class: "table-wrap" }, table);
+  }
+
+  /**
+   * The row to set in bold in a column: the best, only when its 95% CI does not overlap the runner-up's
+   * (c.ci(row) gives [low, high]); none when the top two tie, overlap, or either has no CI.
+   */
+  function clearBest(rows, c) {
+    const ranked = rows.filter((row) => isNum(c.value(row))).sort((a, b) => c.value(b) - c.value(a));
+    if (ranked.length < 2 || !c.ci) return null;
+    const [top, next] = ranked;
+    const topCi = c.ci(top), nextCi = c.ci(next);
+    if (!hasCi(topCi) || !hasCi(nextCi) || c.value(top) === c.value(next)) return null;
+    return topCi[0] > nextCi[1] ? top : null;
+  }
+
+  const hasCi = (ci) => Array.isArray(ci) && isNum(ci[0]) && isNum(ci[1]);
+
+  const BOLD_RULE = "Bold: the best score whose 95% CI does not overlap the runner-up's; no bold where they overlap " +
+    "or a CI is missing.";
+
+  /** A table's "chance" row: the chance level under each column that has one (chanceOf(column) -> {value, rule}). */
+  function chanceRow(columns, chanceOf) {
+    return el("tr", { class: "chance-row" }, columns.map((c) => {
+      if (c.key === "model") return el("td", { class: "model" }, "chance level");
+      const chance = chanceOf(c);
+      if (!chance) return el("td", null, "");
+      return el("td", { class: "num chance", title: chance.rule },
+        isNum(chance.value) ? fmt(chance.value) : el("span", { class: "muted" }, "—"));
+    }));
   }
 
   function chips(label, values, selected, onChange, describe) {
@@ -274,6 +302,11 @@
       if (hasMeta("date")) columns.push({ key: "date", label: "Date", value: (m) => m.date, cell: (m) => m.date || "—" });
       if (hasMeta("type")) columns.push({ key: "type", label: "Type", value: (m) => m.type, cell: (m) => m.type || "—" });
       columns.push({
+        key: "frames", label: "Frames · resolution", cls: "frames",
+        title: "Frame policy of the model's current runs: N frames or fps (max), and max side in px or native",
+        value: (m) => framesOf(m.id).join("; "), cell: (m) => framesOf(m.id).join("; ") || "—",
+      });
+      columns.push({
         key: "avg", label: "Average", num: true, best: true, cls: "score avg",
         title: "Mean over the benchmarks shown, for models that have all of them",
         value: (m) => avg.get(m.id), cell: (m) => avgCell(m, shown, avg.get(m.id)),
@@ -284,6 +317,8 @@
           title: `${b.label}: ${b.metric}` + (b.is_group ? ` (${b.aggregate} over ${plural(b.tasks.length, "task")})` : ""),
           head: () => [el("a", { href: route("b", b.id), class: "bench-link" }, b.label), el("span", { class: "metric-name" }, b.metric)],
           value: (m) => { const c = cellOf(m.id, b.id); return c ? c.value : null; },
+          ci: (m) => { const c = cellOf(m.id, b.id); return c ? c.ci : null; },
+          chance: b.chance,
           cell: (m) => benchCell(m, b, detail),
         });
       }
@@ -291,6 +326,7 @@
       fill(host, sortableTable(columns, rows, {
         sort: state.sort, cls: "overview", empty: "No model matches these filters.",
         rowProps: (m) => ({ "data-model": m.id }),
+        foot: (cols) => chanceRow(cols, (c) => c.chance),
       }));
     }
 
@@ -301,8 +337,15 @@
       el("p", { class: "lede" },
         "Headline metric per benchmark with its 95% confidence interval. Hover a score for its provenance; " +
         "click it for the runs behind it and their samples. A dot marks errors or unparseable answers."),
-      controls, host, detail,
+      controls, host,
+      el("p", { class: "legend", id: "legend" }, BOLD_RULE + " Chance level: what guessing scores (per task from " +
+        "its options; none for grounding); hover it for how it was found."),
+      detail,
       older.length ? olderVersions(older) : null);
+  }
+
+  function framesOf(model) {
+    return (DATA.model_frames || {})[model] || [];
   }
 
   function sizeValue(size) {
@@ -343,6 +386,7 @@
     const title = [
       `${modelName(m.id)} · ${b.label} · ${cell.metric} ${fmt(cell.value, 2)}` + (ciText(cell.ci) ? ` (95% CI ${ciText(cell.ci)})` : ""),
       cell.missing.length ? `incomplete: no current run of ${cell.missing.join(", ")}` : null,
+      cell.ci_note || null,
       ...(cell.warnings || []).map((w) => `warning: ${w}`),
       ...cellRuns(cell).map(runLine),
     ].filter(Boolean).join("\n");
@@ -382,7 +426,7 @@
       el("button", { type: "button", class: "close", "aria-label": "Close", onclick: () => { detail.hidden = true; } }, "×"),
       el("h3", null, `${modelName(m.id)} on `, el("a", { href: route("b", b.id) }, b.label)),
       el("p", null, el("strong", null, `${cell.metric} ${fmt(cell.value, 2)}`),
-        ciText(cell.ci) ? ` (95% CI ${ciText(cell.ci)})` : " (no CI: a mean of task scores)",
+        ciText(cell.ci) ? ` (95% CI ${ciText(cell.ci)})` : ` (${cell.ci_note || "no CI"})`,
         ` · ${plural(cell.samples, "sample")}`, flagText(cell) ? ` · ${flagText(cell)}` : ""),
       cell.missing.length ? el("p", { class: "warn" }, "Incomplete: no current run of " + cell.missing.join(", ")) : null,
       ...(cell.warnings || []).map((w) => el("p", { class: "warn" }, "Warning: " + w)),
@@ -465,15 +509,19 @@
     add(
       el("p", { class: "crumbs" }, el("a", { href: "#/" }, "Overview"), " / ", b.label),
       el("h1", null, b.label, " ", b.kinds.map(kindBadge)),
-      b.description ? el("p", { class: "lede" }, b.description) : null);
+      b.description ? el("p", { class: "lede" }, b.description) : null,
+      benchmarkCharts(b));
     if (b.is_group) {
       const results = DATA.group_results.filter((g) => g.group === b.id);
       add(el("h2", null, "Benchmark score"));
       add(results.length
-        ? metricTable(results.map((g) => ({ model: g.model, metrics: g.metrics, headline: b.metric })), b.metric)
+        ? metricTable(results.map((g) => ({ model: g.model, metrics: g.metrics, headline: b.metric })), b.metric, b.chance)
         : el("p", { class: "empty" }, "No model has a current run of every task of this benchmark yet."));
       for (const g of results) {
         for (const w of g.warnings || []) add(el("p", { class: "warn" }, `${modelName(g.model)}: ${w}`));
+        if (g.ci_note && isNum((g.metrics[b.metric] || {}).value)) {
+          add(el("p", { class: "muted ci-note" }, `${modelName(g.model)}: ${g.ci_note}`));
+        }
       }
     }
     for (const task of b.tasks) {
@@ -486,14 +534,113 @@
       add(
         el("h2", { id: "task-" + task }, task, " ", el("span", { class: "version" }, "v" + info.version), " ", kindBadge(info.kind)),
         info.description ? el("p", { class: "desc" }, info.description) : null,
-        metricTable(list.map((r) => ({ model: r.model, metrics: r.metrics, headline: r.headline, run: r })), info.headline));
+        metricTable(list.map((r) => ({ model: r.model, metrics: r.metrics, headline: r.headline, run: r })), info.headline,
+          info.chance));
     }
     const older = DATA.runs.filter((r) => b.tasks.includes(r.task) && r.status === "older_version");
     if (older.length) add(olderVersions(older));
   }
 
+  /** The benchmark's score per model as bars with CI whiskers, then its breakdowns (one chart per dimension). */
+  function benchmarkCharts(b) {
+    const scored = DATA.cells.filter((c) => c.benchmark === b.id && isNum(c.value)).sort((x, y) => y.value - x.value);
+    if (!scored.length) return null;
+    const chance = b.chance && isNum(b.chance.value) ? b.chance.value : null;
+    const charts = [barChart({
+      title: `${b.metric} per model (95% CI)`, chance, id: "score-chart",
+      groups: scored.map((c) => ({ label: modelName(c.model), bars: [{ label: modelName(c.model), value: c.value, ci: c.ci, series: 0 }] })),
+    })];
+    const rows = b.is_group
+      ? DATA.group_results.filter((g) => g.group === b.id).map((g) => ({ model: g.model, metrics: g.metrics }))
+      : DATA.runs.filter((r) => r.task === b.id && r.status === "current").map((r) => ({ model: r.model, metrics: r.metrics }));
+    rows.sort((x, y) => modelName(x.model).localeCompare(modelName(y.model)));
+    for (const [dimension, names] of breakdowns(b, rows)) {
+      charts.push(barChart({
+        title: `${b.label} by ${dimension}`, legend: rows.map((r) => modelName(r.model)), id: "breakdown-" + dimension,
+        groups: names.map(([name, label]) => ({
+          label, bars: rows.map((r, k) => ({ label: `${modelName(r.model)} · ${name}`, value: (r.metrics[name] || {}).value,
+            ci: (r.metrics[name] || {}).ci, series: k })),
+        })),
+      }));
+    }
+    return el("div", { class: "plots charts" }, charts);
+  }
+
+  /** Breakdown dimensions: [dimension, [[metric name, label], ...]]: x[key=value] metrics by key; for a macro
+   * group without them, its member tasks' headlines. */
+  function breakdowns(b, rows) {
+    const found = new Map();
+    for (const row of rows) {
+      for (const name of Object.keys(row.metrics)) {
+        const match = /^[^[]+\[([^=\]]+)=(.*)\]$/.exec(name);
+        if (!match) continue;
+        if (!found.has(match[1])) found.set(match[1], []);
+        if (!found.get(match[1]).some(([n]) => n === name)) found.get(match[1]).push([name, match[2]]);
+      }
+    }
+    if (!found.size && b.is_group && b.aggregate === "macro" && b.tasks.length > 1) {
+      const members = b.tasks.map((t) => [t.startsWith(b.id + "_") ? t.slice(b.id.length + 1) : t, t])
+        .filter(([name]) => rows.some((r) => r.metrics[name]));
+      if (members.length) found.set("task", members);
+    }
+    return [...found.entries()].filter(([, names]) => names.length > 1).slice(0, 4);
+  }
+
+  /**
+   * An inline-SVG bar chart: groups of bars (one bar per series), each with its 95% CI as a whisker, and a
+   * dashed chance line where known. groups: [{label, bars: [{label, value, ci, series}]}].
+   */
+  function barChart({ title, groups, chance = null, legend = null, id = null }) {
+    const BAR = 18, GAP = 16, H = 280, M = { l: 44, r: 12, t: 30, b: 58 };
+    const perGroup = Math.max(...groups.map((g) => g.bars.length));
+    const W = Math.max(360, M.l + M.r + groups.length * (perGroup * BAR + GAP));
+    const values = groups.flatMap((g) => g.bars.flatMap((bar) => [bar.value, ...(bar.ci || [])])).filter(isNum);
+    const y1 = Math.max(100, ...values, isNum(chance) ? chance : 0), y0 = Math.min(0, ...values);
+    const sy = (v) => H - M.b - ((v - y0) / (y1 - y0)) * (H - M.t - M.b);
+    const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": title, class: "bar-chart" });
+    root.append(svg("text", { x: M.l, y: 18, class: "plot-title" }, title));
+    const axes = svg("g", { class: "axes" });
+    for (const t of niceTicks(y0, y1, 5)) {
+      axes.append(svg("line", { x1: M.l, x2: W - M.r, y1: sy(t), y2: sy(t), class: t === 0 ? "zero" : "gridline" }),
+        svg("text", { x: M.l - 6, y: sy(t) + 4, "text-anchor": "end" }, String(t)));
+    }
+    root.append(axes);
+    groups.forEach((group, g) => {
+      const x0 = M.l + GAP / 2 + g * (perGroup * BAR + GAP);
+      const width = group.bars.length * BAR;
+      root.append(svg("text", {
+        x: x0 + width / 2, y: H - M.b + 14, "text-anchor": "end", class: "bar-label",
+        transform: `rotate(-30 ${x0 + width / 2} ${H - M.b + 14})`,
+      }, group.label.length > 18 ? group.label.slice(0, 17) + "…" : group.label, svg("title", null, group.label)));
+      group.bars.forEach((bar, k) => {
+        if (!isNum(bar.value)) return;
+        const x = x0 + k * BAR, top = sy(Math.max(bar.value, 0)), base = sy(Math.min(bar.value, 0));
+        const item = svg("g", { class: "bar-item", "data-value": bar.value },
+          svg("rect", { x: x + 1, y: top, width: BAR - 2, height: Math.max(base - top, 0.5), class: `bar s${bar.series % 8}` }),
+          svg("title", null, `${bar.label}: ${fmt(bar.value)}` + (hasCi(bar.ci) ? ` (95% CI ${ciText(bar.ci)})` : " (no CI)")));
+        if (hasCi(bar.ci)) {
+          const cx = x + BAR / 2;
+          item.append(svg("g", { class: "whisker" },
+            svg("line", { x1: cx, x2: cx, y1: sy(bar.ci[0]), y2: sy(bar.ci[1]) }),
+            svg("line", { x1: cx - 4, x2: cx + 4, y1: sy(bar.ci[0]), y2: sy(bar.ci[0]) }),
+            svg("line", { x1: cx - 4, x2: cx + 4, y1: sy(bar.ci[1]), y2: sy(bar.ci[1]) })));
+        }
+        root.append(item);
+      });
+    });
+    if (isNum(chance)) {
+      root.append(svg("g", { class: "chance-line", "data-value": chance },
+        svg("line", { x1: M.l, x2: W - M.r, y1: sy(chance), y2: sy(chance) }),
+        svg("text", { x: W - M.r - 2, y: sy(chance) - 4, "text-anchor": "end" }, `chance ${fmt(chance)}`)));
+    }
+    return el("figure", { class: "plot", id },
+      root,
+      legend ? el("figcaption", { class: "series-legend" }, legend.map((name, k) =>
+        el("span", null, el("span", { class: `swatch s${k % 8}` }), name))) : null);
+  }
+
   /** Models × every metric (headline first, breakdowns after), plus provenance columns when rows are runs. */
-  function metricTable(rows, headline) {
+  function metricTable(rows, headline, chance = null) {
     const names = [];
     for (const row of rows) for (const name of Object.keys(row.metrics)) if (!names.includes(name)) names.push(name);
     const columns = [modelColumn((r) => r.model)];
@@ -501,11 +648,15 @@
       columns.push({
         key: "m:" + name, label: name, num: true, best: true, cls: "score" + (name === headline ? " headline" : ""),
         value: (r) => (r.metrics[name] ? r.metrics[name].value : null),
+        ci: (r) => (r.metrics[name] ? r.metrics[name].ci : null),
         cell: (r) => (r.metrics[name] ? scoreNode(r.metrics[name]) : "—"),
       });
     }
     if (rows.some((r) => r.run)) columns.push(...provenanceColumns((r) => r.run, false));
-    return sortableTable(columns, rows, { sort: { key: "m:" + headline, dir: -1 }, cls: "metrics" });
+    return [sortableTable(columns, rows, {
+      sort: { key: "m:" + headline, dir: -1 }, cls: "metrics",
+      foot: chance ? (cols) => chanceRow(cols, (c) => (c.key === "m:" + headline ? chance : null)) : null,
+    }), el("p", { class: "legend" }, BOLD_RULE)];
   }
 
   // ---------------------------------------------------------------------------------------------- diagnostics
@@ -701,6 +852,7 @@
       return sample;
     });
     for (const [index, length] of Object.entries(payload.cut || {})) samples[Number(index)].truncated = length;
+    for (const [index, strip] of Object.entries(payload.strips || {})) samples[Number(index)].strip = strip;
     return samples;
   }
 
@@ -772,7 +924,7 @@
       summary.textContent = `${list.length} of ${samples.length} samples`;
       fill(body, el("table", { class: "grid samples" },
         el("thead", null, el("tr", null, SAMPLE_HEADERS.map((h) => el("th", null, h)))),
-        el("tbody", null, shown.map(sampleRow))));
+        el("tbody", null, shown.map((s) => sampleRow(s, run)))));
       if (!shown.length) body.append(el("p", { class: "empty" }, "No sample matches."));
       fill(pager,
         el("button", { type: "button", disabled: page === 0, onclick: () => { page--; draw(); } }, "← Previous"),
@@ -798,7 +950,49 @@
     return lines.length ? el("div", { class: "meta" }, lines.map((line) => el("div", null, line))) : null;
   }
 
-  function sampleRow(s) {
+  /** The exact prompt text the model received (collapsed), or why the run file has none. */
+  function promptNode(s, run) {
+    if (typeof s.prompt !== "string") {
+      return el("div", { class: "muted prompt-missing" }, `prompt not stored (run made by tempeval ${run.tempeval_version || "?"}, ` +
+        "before records kept the prompt text)");
+    }
+    return el("details", { class: "prompt" }, el("summary", null, "Prompt sent to the model"), el("pre", null, s.prompt));
+  }
+
+  /** Small pictures of the frames the model saw, each with its time; or the note saying why there are none. */
+  function stripNode(s) {
+    const strip = s.strip;
+    if (!strip) return null;
+    if (!strip.files.length) return el("div", { class: "muted strip-note" }, strip.note);
+    return el("div", { class: "strip" }, strip.files.map((file, i) => el("figure", null,
+      el("img", { src: file, alt: `frame at ${fmt(strip.times[i], 2)} s`, loading: "lazy", height: 54 }),
+      el("figcaption", null, fmt(strip.times[i]) + " s"))));
+  }
+
+  /** A [start, end] pair of numbers, or null. */
+  function windowOf(value) {
+    const flat = Array.isArray(value) && value.length === 1 && Array.isArray(value[0]) ? value[0] : value;
+    return Array.isArray(flat) && flat.length === 2 && flat.every(isNum) && flat[0] <= flat[1] ? flat : null;
+  }
+
+  /** Grounding: the target and predicted windows on the video's timeline (SVG). */
+  function timelineNode(s) {
+    const target = windowOf(s.target), predicted = windowOf(s.answer);
+    if (!target) return null;
+    const end = Math.max(isNum(s.duration_s) ? s.duration_s : 0, target[1], predicted ? predicted[1] : 0, ...(s.frame_times || [])) || 1;
+    const W = 180, sx = (t) => (W * t) / end;
+    const bar = (w, y, cls, label) => svg("rect", { x: sx(w[0]), y, width: Math.max(sx(w[1]) - sx(w[0]), 1), height: 8, class: cls },
+      svg("title", null, `${label} ${fmt(w[0], 2)}–${fmt(w[1], 2)} s`));
+    return el("div", { class: "timeline" },
+      svg("svg", { width: W, height: 24, viewBox: `0 0 ${W} 24`, role: "img", "aria-label": "target and predicted windows" },
+        svg("rect", { x: 0, y: 0, width: W, height: 24, class: "tl-track" }),
+        bar(target, 2, "tl-target", "target"),
+        predicted ? bar(predicted, 14, "tl-pred", "predicted") : null),
+      el("div", { class: "muted tl-legend" }, `target ${fmt(target[0])}–${fmt(target[1])} s · ` +
+        (predicted ? `predicted ${fmt(predicted[0])}–${fmt(predicted[1])} s` : "no predicted window") + ` · of ${fmt(end)} s`));
+  }
+
+  function sampleRow(s, run) {
     const o = outcome(s);
     const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     const options = (s.choices || []).map((choice, i) => el("li", {
@@ -812,17 +1006,19 @@
       : el("span", { class: "badge " + o, title: s.note || "" }, o === "right" ? "✓ right" : "✗ wrong");
     return el("tr", { class: "o-" + o, "data-sample": s.sample_id },
       el("td", { class: "sid" }, el("code", null, s.sample_id), metaNode(s.meta)),
-      el("td", { class: "question" }, el("div", null, s.question || ""), options.length ? el("ol", { class: "options" }, options) : null),
+      el("td", { class: "question" }, el("div", null, s.question || ""), options.length ? el("ol", { class: "options" }, options) : null,
+        promptNode(s, run)),
       el("td", null, valueText(s.target)),
       el("td", { class: "output" }, o === "error"
         ? el("pre", { class: "error-text" }, String(s.error))
         : el("pre", null, s.output === null || s.output === undefined ? "" : String(s.output)),
         s.truncated ? el("span", { class: "muted" }, `(cut; ${s.truncated} characters in the run file)`) : null),
       el("td", null, valueText(s.answer)),
-      el("td", null, result, s.note ? el("div", { class: "note" }, s.note) : null),
+      el("td", null, result, s.note ? el("div", { class: "note" }, s.note) : null, timelineNode(s)),
       el("td", { class: "times", title: times.join(", ") },
         times.length ? `${times.length}: ` + times.map((t) => fmt(t)).join(" ") : "—",
-        isNum(s.query_time_s) ? el("div", { class: "muted" }, `asked at ${fmt(s.query_time_s)} s`) : null));
+        isNum(s.query_time_s) ? el("div", { class: "muted" }, `asked at ${fmt(s.query_time_s)} s`) : null,
+        stripNode(s)));
   }
 
   // ---------------------------------------------------------------------------------------------- shell

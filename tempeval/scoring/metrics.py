@@ -14,7 +14,9 @@ Unparseable outputs likewise score 0 and stay in the denominator.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -56,6 +58,9 @@ class MetricValue:
     value: float
     ci: tuple[float, float] | None
     n: int
+    draws: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """The bootstrap draws behind ``ci``, kept only inside :func:`keeping_draws` (for intervals of means of
+    metrics, such as a benchmark's macro average); None otherwise, so summaries stay small."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form."""
@@ -69,6 +74,36 @@ class Unit:
     cluster: Hashable
     num: float
     den: float = 1.0
+
+
+_KEEP_DRAWS: contextvars.ContextVar[bool] = contextvars.ContextVar("tempeval_keep_draws", default=False)
+
+
+@contextlib.contextmanager
+def keeping_draws() -> Iterator[None]:
+    """Metrics computed inside this block keep their bootstrap draws (``MetricValue.draws``)."""
+    token = _KEEP_DRAWS.set(True)
+    try:
+        yield
+    finally:
+        _KEEP_DRAWS.reset(token)
+
+
+def _kept(draws: np.ndarray) -> np.ndarray | None:
+    return draws if _KEEP_DRAWS.get() else None
+
+
+def mean_of_draws(draws: Sequence[np.ndarray]) -> np.ndarray:
+    """Bootstrap draws of the mean of independent estimates: draw ``i`` of each, averaged."""
+    size = min(len(d) for d in draws)
+    mean: np.ndarray = np.mean([d[:size] for d in draws], axis=0)
+    return mean
+
+
+def percentile_interval(draws: np.ndarray) -> tuple[float, float]:
+    """The 95% percentile interval of bootstrap draws."""
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def cluster_order(key: Hashable) -> tuple[str, str]:
@@ -98,8 +133,7 @@ def ratio(units: Sequence[Unit], *, seed: int = 0, resamples: int = BOOTSTRAP_RE
     if count < 2:
         return MetricValue(float(value), None, len(units))
     draws = _bootstrap_ratios(num, den, seed=seed, resamples=resamples)
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return MetricValue(float(value), (float(low), float(high)), len(units))
+    return MetricValue(float(value), percentile_interval(draws), len(units), _kept(draws))
 
 
 BLOCK_CELLS = 4_000_000
@@ -209,13 +243,10 @@ def macro_accuracy(rows: Sequence[Row], by: str | None = None) -> dict[str, Metr
             draws.append(_bootstrap_ratios(num, den, seed=len(draws), resamples=BOOTSTRAP_RESAMPLES))
     if not means:
         return {"macro_accuracy": MetricValue(float("nan"), None, 0)}
-    ci = None
-    if len(draws) == len(means):
-        size = min(len(d) for d in draws)
-        stacked = np.mean([d[:size] for d in draws], axis=0)
-        low, high = np.percentile(stacked, [2.5, 97.5])
-        ci = (float(low), float(high))
-    return {"macro_accuracy": MetricValue(float(np.mean(means)), ci, len(rows))}
+    if len(draws) != len(means):
+        return {"macro_accuracy": MetricValue(float(np.mean(means)), None, len(rows))}
+    mean = mean_of_draws(draws)
+    return {"macro_accuracy": MetricValue(float(np.mean(means)), percentile_interval(mean), len(rows), _kept(mean))}
 
 
 def iou_recall(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:

@@ -1,0 +1,242 @@
+"""Dense-captioning metrics, generic for any task whose target is a list of timed events.
+
+A sample's target is a tuple of :class:`~tempeval.scoring.events.Event`; the model's answer is parsed into one by
+:func:`~tempeval.scoring.events.parse_events` (or is ``None`` when unparseable or errored). Every figure below is a
+percentage with a 95% bootstrap interval that resamples whole videos (``Row.cluster``), via
+``tempeval.scoring.metrics``.
+
+Localisation (the ActivityNet dense-captioning ``evaluate.py``, ranjaykrishna/densevid_eval, ``evaluate_detection``)
+at each tIoU threshold ``t`` in 0.3, 0.5, 0.7, 0.9:
+
+1. Per video, precision = share of predicted events whose tIoU with *some* ground-truth event is ``> t`` (strictly),
+   recall = share of ground-truth events matched so; no one-to-one assignment. A video without predictions
+   (unparseable answer) has precision 0 and recall 0, and stays in the mean.
+2. Precision@t and Recall@t are the means over videos; ``Precision`` and ``Recall`` their means over thresholds.
+3. F1 is not in ``evaluate.py``; the convention of the papers that report it (PDVC and after) is the harmonic mean of
+   the averaged precision and recall: ``F1@t`` from Precision@t and Recall@t, and ``F1`` from ``Precision`` and
+   ``Recall``. (E.T. Bench instead averages per-threshold F1s and scales by its parse rate:
+   ``tempeval.benchmarks.etbench``.)
+4. tIoU is the script's: intersection / (union + 1e-8), so an exact 0.5 overlap is just below 0.5.
+5. At most the first 1000 predictions of a video count (``max_proposals``).
+
+Captioning (the same script's ``evaluate_tiou``): at each threshold ``t``, every (prediction, ground truth) pair with
+tIoU ``>= t`` (not strict) is a scored pair; a prediction that matches no ground truth is paired with a random
+string of 10-20 letters (here seeded by the sample id, so runs repeat), which scores about 0. Each video's pairs
+are scored together (CIDEr's document frequencies come from that video's pairs alone) and a video without
+predictions scores 0; the score is the mean over videos, then over thresholds. Metrics: BLEU-4, METEOR and CIDEr
+from pycocoevalcap (``tempeval.scoring.captions``), after the official tokenization. A metric that cannot run here
+(no pycocoevalcap, or METEOR without Java) is reported with value NaN and n = 0; :func:`missing_metrics` names why.
+
+SODA_c: ``tempeval.scoring.soda`` (the mean over videos of the per-video F-measure), with METEOR as its caption score.
+
+Differential check (scratch folder, ``evaluate.py``'s ``evaluate_detection`` / ``evaluate_tiou`` in Python 3, an
+exact-match scorer in place of the COCO scorers): 1,500 random sets of videos, 0 disagreements in per-video
+precision / recall at every threshold and in the per-video caption scores.
+
+How to wire this into the runner (a later, small step; nothing here imports the runner or the task layer):
+
+- Task kind ``dense_captioning``: ``answer_format: events`` parsed by ``events.parse_events`` (``Parsed.ok`` gives
+  the parse-failure rate like every other kind); the gold answer is ``events.format_events(sample.target)``.
+- Scorer: :func:`score_events` gives the per-sample ``Score`` (``answer`` = event triples, value = the sample's
+  localisation F1 at tIoU 0.5), so ``tempeval show`` has a number per sample; register it in ``scorers.py``.
+- Metric: register :func:`dense_captioning_metrics` as ``"dense_captioning"`` in ``metrics.METRICS``; it reads
+  ``Row.answer`` (event triples or ``None``) and ``Row.target`` (event triples), so records need nothing new.
+- Loaders give ``Sample.target`` as a tuple of ``Event`` and ``meta["video_id"]`` for the bootstrap cluster.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from tempeval.scoring import captions
+from tempeval.scoring.events import Event, parse_events
+from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, cluster_order, ratio
+from tempeval.scoring.multi_window import f1
+from tempeval.scoring.soda import PairScorer, soda_c
+from tempeval.types import Score
+
+TIOU_THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
+MAX_PROPOSALS = 1000
+
+
+@dataclass(frozen=True)
+class DenseSample:
+    """One video's prediction and target, as the dense-captioning metrics see it."""
+
+    sample_id: str
+    cluster: Hashable
+    """The bootstrap cluster (the video)."""
+    predicted: tuple[Event, ...] | None
+    """The parsed events, or None when the answer was unparseable or errored (scores 0 everywhere)."""
+    target: tuple[Event, ...]
+
+
+def _events(value: Any) -> tuple[Event, ...]:
+    return tuple(v if isinstance(v, Event) else Event.from_json(v) for v in value)
+
+
+def from_row(row: Row) -> DenseSample:
+    """A metrics row (answer and target as events or event triples) as a :class:`DenseSample`."""
+    if not row.target:
+        raise ValueError(f"Sample {row.sample_id!r} has no target events; a dense-captioning target needs one.")
+    predicted = None if row.answer is None or row.error or not row.parsed else _events(row.answer)
+    return DenseSample(row.sample_id, row.cluster, predicted, _events(row.target))
+
+
+def official_tiou(a: Event, b: Event) -> float:
+    """The ActivityNet script's tIoU: intersection / (union + 1e-8), union capped at the two lengths' sum."""
+    intersection = max(0.0, min(a.end, b.end) - max(a.start, b.start))
+    union = min(max(a.end, b.end) - min(a.start, b.start), (a.end - a.start) + (b.end - b.start))
+    return intersection / (union + 1e-8)
+
+
+def localisation(predicted: Sequence[Event] | None, target: Sequence[Event], threshold: float) -> tuple[float, float]:
+    """One video's (precision, recall) at tIoU ``> threshold`` (rule 1 of the module docstring), as fractions."""
+    if not predicted:
+        return 0.0, 0.0
+    predicted = predicted[:MAX_PROPOSALS]
+    hits = [[official_tiou(p, g) > threshold for g in target] for p in predicted]
+    precision = sum(any(row) for row in hits) / len(predicted)
+    recall = sum(any(column) for column in zip(*hits, strict=True)) / len(target)
+    return precision, recall
+
+
+def score_events(output: str, target: Sequence[Event]) -> Score:
+    """The per-sample verdict: the parsed events as triples, valued at their localisation F1 at tIoU 0.5.
+
+    An unparseable answer scores 0 with ``parsed=False`` and the parser's reason; skipped prose lines are noted in
+    the explanation.
+    """
+    parsed = parse_events(output)
+    if not parsed.ok:
+        return Score(0.0, None, parsed=False, explanation=parsed.reason)
+    precision, recall = localisation(parsed.answer, target, 0.5)
+    return Score(f1(precision, recall), [e.to_json() for e in parsed.answer], explanation=parsed.reason)
+
+
+def _f1_of_means(precision: Sequence[float], recall: Sequence[float], clusters: Sequence[Hashable]) -> MetricValue:
+    """100 x F1 of the mean precision and mean recall, with a cluster bootstrap interval."""
+    value = 100.0 * f1(float(np.mean(precision)), float(np.mean(recall)))
+    keys = sorted(set(clusters), key=cluster_order)
+    if len(keys) < 2:
+        return MetricValue(value, None, len(precision))
+    number = {key: i for i, key in enumerate(keys)}
+    index = np.array([number[c] for c in clusters])
+    sums = [np.bincount(index, weights=list(v), minlength=len(keys)) for v in (precision, recall)]
+    counts = np.bincount(index, minlength=len(keys)).astype(float)
+    draws = np.random.default_rng(0).integers(0, len(keys), size=(BOOTSTRAP_RESAMPLES, len(keys)))
+    n = counts[draws].sum(axis=1)
+    p, r = (s[draws].sum(axis=1) / n for s in sums)
+    boot = np.where(p + r > 0, 200.0 * p * r / np.where(p + r > 0, p + r, 1.0), 0.0)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    return MetricValue(value, (float(low), float(high)), len(precision))
+
+
+def localisation_metrics(samples: Sequence[DenseSample]) -> dict[str, MetricValue]:
+    """Precision, Recall and F1 at each tIoU threshold and averaged over them (module docstring, rules 1-3)."""
+    clusters = [s.cluster for s in samples]
+    per_threshold = {t: [localisation(s.predicted, s.target, t) for s in samples] for t in TIOU_THRESHOLDS}
+    out: dict[str, MetricValue] = {}
+    for t, values in per_threshold.items():
+        precision, recall = [v[0] for v in values], [v[1] for v in values]
+        out[f"Precision@{t}"] = ratio([Unit(c, p) for c, p in zip(clusters, precision, strict=True)])
+        out[f"Recall@{t}"] = ratio([Unit(c, r) for c, r in zip(clusters, recall, strict=True)])
+        out[f"F1@{t}"] = _f1_of_means(precision, recall, clusters)
+    mean_p = [float(np.mean([per_threshold[t][i][0] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
+    mean_r = [float(np.mean([per_threshold[t][i][1] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
+    out["Precision"] = ratio([Unit(c, p) for c, p in zip(clusters, mean_p, strict=True)])
+    out["Recall"] = ratio([Unit(c, r) for c, r in zip(clusters, mean_r, strict=True)])
+    out["F1"] = _f1_of_means(mean_p, mean_r, clusters)
+    return out
+
+
+def _garbage(sample_id: str, index: int) -> str:
+    """The stand-in reference of an unmatched prediction: 10-20 random letters, seeded (the script's is unseeded)."""
+    rng = random.Random(f"{sample_id}:{index}")
+    return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(10, 20)))
+
+
+def caption_pairs(sample: DenseSample, threshold: float) -> list[tuple[str, str]]:
+    """The (reference, candidate) pairs one video contributes at tIoU ``>= threshold`` (module docstring)."""
+    pairs: list[tuple[str, str]] = []
+    for index, pred in enumerate((sample.predicted or ())[:MAX_PROPOSALS]):
+        matched = [g.caption for g in sample.target if official_tiou(pred, g) >= threshold]
+        pairs.extend((ref, pred.caption) for ref in matched or [_garbage(sample.sample_id, index)])
+    return pairs
+
+
+def caption_scores(
+    samples: Sequence[DenseSample], metric: captions.CaptionMetric, thresholds: Sequence[float] = TIOU_THRESHOLDS
+) -> list[float]:
+    """Each video's caption score averaged over the tIoU thresholds (0 for a video without predictions)."""
+    out = []
+    for sample in samples:
+        per_threshold = []
+        for t in thresholds:
+            pairs = caption_pairs(sample, t)
+            per_threshold.append(metric([r for r, _ in pairs], [c for _, c in pairs])[0] if pairs else 0.0)
+        out.append(float(np.mean(per_threshold)))
+    return out
+
+
+def tokenized(samples: Sequence[DenseSample]) -> list[DenseSample]:
+    """The samples with every caption tokenized once, as the official scripts do before scoring."""
+    texts = [e.caption for s in samples for e in (*(s.predicted or ()), *s.target)]
+    tokens = iter(captions.tokenize(texts))
+
+    def retoken(events: Iterable[Event]) -> tuple[Event, ...]:
+        return tuple(replace(e, caption=next(tokens)) for e in events)
+
+    return [
+        replace(s, predicted=None if s.predicted is None else retoken(s.predicted), target=retoken(s.target))
+        for s in samples
+    ]
+
+
+def soda_metric(samples: Sequence[DenseSample], caption_score: PairScorer) -> MetricValue:
+    """SODA_c: the mean over videos of the per-video F-measure (0 for a video without predictions)."""
+    units = [Unit(s.cluster, soda_c(s.predicted or (), s.target, caption_score).f_measure) for s in samples]
+    return ratio(units)
+
+
+def captioning_metrics(
+    samples: Sequence[DenseSample], metrics: Mapping[str, captions.CaptionMetric], soda_score: PairScorer | None
+) -> dict[str, MetricValue]:
+    """Each caption metric on matched pairs, and SODA_c where ``soda_score`` is given; captions already tokenized."""
+    out = {
+        name: ratio([Unit(s.cluster, v) for s, v in zip(samples, caption_scores(samples, metric), strict=True)])
+        for name, metric in metrics.items()
+    }
+    if soda_score is not None:
+        out["SODA_c"] = soda_metric(samples, soda_score)
+    return out
+
+
+def missing_metrics() -> dict[str, str]:
+    """The caption metrics (and SODA_c) that cannot run here, each with the reason and the fix."""
+    missing = {name: reason for name, reason in captions.caption_metric_status().items() if reason}
+    if "METEOR" in missing:
+        missing["SODA_c"] = f"SODA_c scores captions with METEOR: {missing['METEOR']}"
+    return missing
+
+
+def dense_captioning_metrics(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
+    """Localisation, BLEU-4 / METEOR / CIDEr on matched pairs and SODA_c: the ``dense_captioning`` metric.
+
+    Metrics that cannot run here have value NaN and n = 0 (:func:`missing_metrics` says why).
+    """
+    samples = [from_row(row) for row in rows]
+    out = localisation_metrics(samples)
+    missing = missing_metrics()
+    runnable = {name: captions.coco_metric(name) for name in captions.COCO_METRICS if name not in missing}
+    meteor = runnable.get("METEOR")
+    soda_score: PairScorer | None = None if meteor is None else (lambda refs, cands: meteor(refs, cands)[1])
+    out.update(captioning_metrics(tokenized(samples), runnable, soda_score))
+    out.update({name: MetricValue(float("nan"), None, 0) for name in missing})
+    return out
