@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from tempeval.types import Request
@@ -24,6 +25,12 @@ def random_answer(request: Request, rng: random.Random) -> str:
         return f"{start:.1f} - {end:.1f}"
     if kind == "number":
         return str(rng.randint(0, 5))
+    if kind == "letters":
+        count = max(1, len(request.choices))
+        return ", ".join(sorted(rng.sample(LETTERS[:count], rng.randint(1, count))))
+    if kind == "letter_window":
+        letter = LETTERS[rng.randrange(max(1, len(request.choices)))]
+        return f"{letter}, {random_answer(dataclasses.replace(request, answer_format='window'), rng)}"
     return rng.choice(("yes", "no"))
 
 
@@ -38,4 +45,8 @@ def first_answer(request: Request) -> str:
         return "TRUE"
     if kind == "window":
         return f"0.0 - {request.video_duration_s or 10.0:.1f}"
+    if kind == "letter_window":
+        return f"A, 0.0 - {request.video_duration_s or 10.0:.1f}"
+    if kind == "letters":
+        return "A"
     return "1"

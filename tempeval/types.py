@@ -20,7 +20,7 @@ import numpy as np
 TaskKind = Literal["multiple_choice", "grounding", "binary_pair", "online"]
 """The four kinds of task tempeval knows."""
 
-AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "text"]
+AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "text", "letter_window", "letters"]
 """What shape a well-formed answer has; adapters such as ``random`` use it to answer in kind."""
 
 FrameOrder = Literal["original", "reversed", "shuffled"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,8 +61,17 @@ def wrong_text(sample: Sample, fmt: str) -> str:
         windows = target if isinstance(target[0], (list, tuple)) else [target]
         start, end = min(float(w[0]) for w in windows), max(float(w[1]) for w in windows)
         return f"0.0 - {start:.3f}" if start > 0 else f"{end:.3f} - {end + 1:.3f}"
+    if fmt == "letter_window":  # the wrong letter and a window outside every evidence window
+        letter, windows = target
+        wrong_letter = LETTERS[(LETTERS.index(letter) + 1) % len(sample.choices)]
+        return f"{wrong_letter}, {wrong_text(dataclasses.replace(sample, target=windows), 'window')}"
     if fmt == "number":
         return str(int(target) + 1)
+    if fmt == "letters":  # one right option too few (or, for a single one, the next option)
+        letters = list(target)
+        if len(letters) > 1:
+            return ", ".join(letters[:-1])
+        return LETTERS[(LETTERS.index(letters[0]) + 1) % len(sample.choices)]
     return "certainly not the answer"
 
 

@@ -26,6 +26,9 @@ OFFICIAL_EXCEPTIONS: dict[str, str] = {
     "without --judge every answer is unparseable",
     "tempcompass_caption_matching": "for 'Option 1/2' questions the official rule reads only '1', '2', 'Option 1' or "
     "the sentence; the gold letter ('B') goes to the LLM judge, unparseable without --judge",
+    "vlm4d_real": "the official scorer always asks the LLM judge (o4-mini protocol); unparseable without --judge",
+    "vlm4d_synthetic": "the official scorer always asks the LLM judge (o4-mini protocol); unparseable without --judge",
+    "vidtext_text_localization": "the official reads only a JSON object {start, end}; the gold 'start - end' is IoU 0",
 }
 """Task -> why its official mode cannot score the gold policy 100 and the wrong one 0 (documented quirks)."""
 
