@@ -143,8 +143,8 @@ def _parser() -> argparse.ArgumentParser:
     merging.add_argument("-o", required=True, type=Path, help="the merged run file to write")
     merging.set_defaults(handler=_cmd_merge)
 
-    listing = commands.add_parser("list", help="list tasks, groups, models or metrics")
-    listing.add_argument("what", choices=("tasks", "models", "metrics"))
+    listing = commands.add_parser("list", help="list tasks, groups, models, metrics or datasets")
+    listing.add_argument("what", choices=("tasks", "models", "metrics", "datasets"))
     listing.set_defaults(handler=_cmd_list)
 
     comparing = commands.add_parser("compare", help="B − A per task on the samples both answered: paired CI, p")
@@ -568,6 +568,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
             except TempevalError as exc:
                 arguments, needs = "", f"not importable: {exc}"
             print(f"{name:<12} needs: {needs:<24} arguments: {arguments or 'none'}")
+    elif args.what == "datasets":
+        from tempeval import registry
+
+        for entry in registry.datasets().values():
+            print(f"{entry.name:<22} {entry.source:<36} {entry.revision:<40}  {entry.license or 'see source'}")
     else:
         from tempeval.scoring.metrics import METRICS
 
