@@ -205,8 +205,7 @@ def run_task(
         run_name = f"{run_name}.shard-{options.shard.index}-of-{options.shard.count}"
     path = run_path(options.out_dir, model, task, run_name, options.label)
     header = run_header(task, model, adapter.describe(), options)
-    if task.kind == "streaming":
-        header["stream"] = stream_header(task, options)
+    header["stream"] = stream_header(task, options) if task.kind == "streaming" else None
     # How many records this run should end with (after limit, protocol and shard), and how many samples the
     # dataset has: `score` tells a killed run (INCOMPLETE n/N) from a --limit run (partial).
     header.update(samples=len(samples), dataset_samples=dataset_samples)

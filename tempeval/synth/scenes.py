@@ -1,9 +1,9 @@
 """Scene layouts and annotation records of the eight synthetic subsets.
 
 Each subset is made of *groups*: one group is a twin pair of videos (direction, order, count, speed), one video
-with one question (grounding), one video with a fact/fib claim pair (claims), or one stream video with its
-questions and probes (online), or one stream video with its timed queries as one record (stream). Group ``i`` draws all its randomness from
-``random.Random(f"{seed}:{subset}:{i}")``, so a group never depends on how many groups come before or after it.
+with one question (grounding), one video with a fact/fib claim pair (claims), one stream video with its
+questions and probes (online), or one stream video with its timed queries as one record (stream). Group ``i``
+draws all its randomness from ``random.Random(f"{seed}:{subset}:{i}")``, so a group never depends on how many groups come before or after it.
 The one cross-group choice, where the correct option goes, comes from a balanced schedule (:func:`letter_schedule`).
 
 Timing rules that keep every answer readable from 8 frames sampled at segment midpoints:
@@ -630,8 +630,8 @@ STREAM_DUE_S = 2.0
 def build_stream(seed: int, i: int, slots: tuple[int, ...]) -> Group:
     """One stream (one record): two shapes (squares or triangles) appear at known times, and one to three
     circles appear and stay. Its four queries: "tell me as soon as the X appears" for each shape, asked at 0 s
-    and due within ``STREAM_DUE_S`` of the appearance, and "how many circles have appeared so far?" at two times
-    >= 1 s from every circle's appearance (so a 1 fps stream has seen the answer)."""
+    and due within ``STREAM_DUE_S`` of the appearance, and "how many circles have appeared so far?" once in each half
+    of the stream, >= 1 s from every circle's appearance (so a 1 fps stream has seen the answer)."""
     rng = random.Random(f"{seed}:stream:{i}")
     colors = rng.sample(COLORS, 5)
     events = [rng.randint(40, 90)]
@@ -664,7 +664,8 @@ def build_stream(seed: int, i: int, slots: tuple[int, ...]) -> Group:
         }
         for j, (name, frame) in enumerate(zip(names, events, strict=True))
     ]
-    for j, q in enumerate(sorted(rng.sample(quiet, 2))):
+    halves = [[q for q in quiet if q <= n_frames // 2], [q for q in quiet if q > n_frames // 2]]
+    for j, q in enumerate(rng.choice(half) for half in halves):
         queries.append({
             "query_id": f"count-{j + 1}",
             "asked_at_s": _seconds(q),
@@ -702,6 +703,7 @@ LAYOUT: dict[str, tuple[int, int, int, bool]] = {
     "grounding": (1, 0, 0, False),
     "claims": (2, 0, 0, False),
     "online": (6, 4, 2, False),
-    "stream": (4, 0, 0, False),
+    "stream": (3, 0, 0, False),
 }
-"""Subset name -> (records per group (for ``stream``: queries of its one record), options per question, correct-option slots per group, slots distinct)."""
+"""Subset name -> (records per group, options per question, correct-option slots per group, slots distinct).
+A ``stream`` group is one stream (one record) that counts as 3, so ``per_task=60`` gives 20 streams."""
