@@ -101,7 +101,7 @@ def stream_policy(samples: list[Sample], *, gold: bool) -> Callable[[Request], s
         assert request.poll is not None, "a streaming task's requests are polls"
         stream, now = poll_time(request)
         lines = []
-        for query_id, fmt, choices in request.poll.open_queries:
+        for query_id, fmt, _choices in request.poll.open_queries:
             query = truth[stream][query_id]
             as_sample = Sample(query_id, "streaming", query.text, choices=query.choices, target=query.target)
             if query.due_windows is not None:

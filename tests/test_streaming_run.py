@@ -55,7 +55,8 @@ def test_random_streams_synth_stream_and_every_metric_comes_with_its_interval(
         "realtime": None,
         "timing": {"half_life_s": 2.0, "pauc_omega": 0.5},
     }
-    assert run.header["stream"]["polling"]["poll_every_s"] == 1.0 and run.header["stream"]["polling"]["window_s"] is None
+    polling = run.header["stream"]["polling"]
+    assert polling["poll_every_s"] == 1.0 and polling["window_s"] is None
     record = run.records[0]
     assert record["stream"]["polls"] > 0 and record["stream"]["log"]["entries"], "the action log is in the record"
     assert record["frame_times"] == sorted(record["frame_times"]) and len(record["frame_times"]) >= 10

@@ -3,8 +3,9 @@
 Each subset is made of *groups*: one group is a twin pair of videos (direction, order, count, speed), one video
 with one question (grounding), one video with a fact/fib claim pair (claims), one stream video with its
 questions and probes (online), or one stream video with its timed queries as one record (stream). Group ``i``
-draws all its randomness from ``random.Random(f"{seed}:{subset}:{i}")``, so a group never depends on how many groups come before or after it.
-The one cross-group choice, where the correct option goes, comes from a balanced schedule (:func:`letter_schedule`).
+draws all its randomness from ``random.Random(f"{seed}:{subset}:{i}")``, so a group never depends on how many
+groups come before or after it. The one cross-group choice, where the correct option goes, comes from a
+balanced schedule (:func:`letter_schedule`).
 
 Timing rules that keep every answer readable from 8 frames sampled at segment midpoints:
 moves cross most of the frame and last the whole clip; order and count clips are ``8 * m`` frames long with
