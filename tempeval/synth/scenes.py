@@ -677,7 +677,7 @@ def build_stream(seed: int, i: int, slots: tuple[int, ...]) -> Group:
             "target": sum(1 for c in circles if c <= q),
         })
     meta = _meta("stream", stem, n_frames, event_times_s=[_seconds(f) for f in events],
-                 circle_times_s=[_seconds(c) for c in circles])
+                 circle_times_s=[_seconds(c) for c in circles], circle_colors=colors[2:2 + len(circles)])
     question = " / ".join(query["text"] for query in queries)
     group = Group(scenes=[_scene(stem, n_frames, objects)])
     group.records.append(_record(stem, "streaming", stem, question, target=queries, answer_format="text", meta=meta))
