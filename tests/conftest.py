@@ -96,6 +96,7 @@ def stream_policy(samples: list[Sample], *, gold: bool) -> Callable[[Request], s
     from tempeval.streaming.queries import stream_queries
 
     truth = {s.id: {q.query_id: q for q in stream_queries(s.target, s.id)} for s in samples}
+    answered: set[tuple[str, str, int]] = set()  # (stream, query, window): gold answers each window once
 
     def policy(request: Request) -> str:
         assert request.poll is not None, "a streaming task's requests are polls"
@@ -105,9 +106,13 @@ def stream_policy(samples: list[Sample], *, gold: bool) -> Callable[[Request], s
             query = truth[stream][query_id]
             as_sample = Sample(query_id, "streaming", query.text, choices=query.choices, target=query.target)
             if query.due_windows is not None:
-                due = any(s <= now <= e for s, e in query.due_windows) if gold else now < query.due_windows[0][0]
+                inside = [i for i, (s, e) in enumerate(query.due_windows) if s <= now <= e]
+                due = bool(inside) and (stream, query_id, inside[0]) not in answered
+                if not gold:
+                    due = now < query.due_windows[0][0]
                 text = "now" if query.target is None else (gold_text if gold else wrong_text)(as_sample, fmt)
                 if due:
+                    answered.update((stream, query_id, i) for i in inside)
                     lines.append(f"[{query_id}] {text}")
             else:
                 lines.append(f"[{query_id}] {(gold_text if gold else wrong_text)(as_sample, fmt)}")

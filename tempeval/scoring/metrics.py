@@ -277,6 +277,7 @@ METRICS: dict[str, MetricFunction | str] = {
     "stream_events": "tempeval.scoring.stream_records:stream_events",
     "stream_pauc": "tempeval.scoring.stream_records:stream_pauc",
     "query_time_accuracy": "tempeval.scoring.stream_records:stream_query_accuracy",
+    "query_time_macro": "tempeval.scoring.stream_records:stream_query_macro",
 }
 """Metric name (as written in task files) -> function of (rows, grouping key), or its ``module:function``
 (imported on first use)."""

@@ -25,8 +25,8 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from tempeval.errors import TempevalError
-from tempeval.scoring.metrics import MetricValue, Row
-from tempeval.scoring.scorers import Reference, strict
+from tempeval.scoring.metrics import MetricValue, Row, keeping_draws, mean_of_draws, percentile_interval
+from tempeval.scoring.scorers import Reference, Scorer, strict
 from tempeval.scoring.streaming import (
     DueWindow,
     EventScores,
@@ -43,12 +43,14 @@ from tempeval.streaming.queries import StreamQuery, stream_queries
 from tempeval.types import Score
 
 
-def query_content(query: StreamQuery, text: str) -> Score:
-    """The strict parser's verdict on ``text`` as an answer to ``query``."""
-    return strict(text, Reference(query.answer_format, query.target, query.choices, sample_id=query.query_id))
+def query_content(query: StreamQuery, text: str, content: Scorer = strict) -> Score:
+    """``content``'s verdict (default the strict parser) on ``text`` as an answer to ``query``."""
+    return content(text, Reference(query.answer_format, query.target, query.choices, sample_id=query.query_id))
 
 
-def outcome_of(entries: Sequence[LogEntry], queries: Sequence[StreamQuery], rule: TimingRule) -> dict[str, Any]:
+def outcome_of(
+    entries: Sequence[LogEntry], queries: Sequence[StreamQuery], rule: TimingRule, content: Scorer = strict
+) -> dict[str, Any]:
     """One stream's outcome as plain data (what a stream record's ``answer`` holds)."""
     timed = [q for q in queries if not q.is_event]
     unparsed: list[str] = []
@@ -57,15 +59,15 @@ def outcome_of(entries: Sequence[LogEntry], queries: Sequence[StreamQuery], rule
         verdicts: list[Score] = []
 
         def scored(text: str, _target: Any, query: StreamQuery = query, verdicts: list[Score] = verdicts) -> float:
-            verdicts.append(query_content(query, text))
+            verdicts.append(query_content(query, text, content))
             return verdicts[-1].value
 
         outcomes += query_time_outcomes(entries, [query.asked()], scored)
         if verdicts and not verdicts[-1].parsed:
             unparsed.append(query.query_id)
     windows = [w for q in queries for w in q.windows()]
-    content = _event_content({q.query_id: q for q in queries if q.is_event and q.target is not None})
-    events = score_events(entries, windows, rule, content=content, scored_elsewhere={q.query_id for q in timed})
+    said = _event_content({q.query_id: q for q in queries if q.is_event and q.target is not None}, content)
+    events = score_events(entries, windows, rule, content=said, scored_elsewhere={q.query_id for q in timed})
     return {
         "queries": [
             {"query_id": o.query_id, "value": o.value, "answered_at_s": o.answered_at_s, "delay_s": o.delay_s}
@@ -88,36 +90,43 @@ def outcome_of(entries: Sequence[LogEntry], queries: Sequence[StreamQuery], rule
     }
 
 
-def _event_content(with_target: Mapping[str, StreamQuery]) -> Any:
+def _event_content(with_target: Mapping[str, StreamQuery], content: Scorer) -> Any:
     if not with_target:
         return None
 
-    def content(text: str, target: Any) -> float:
+    def said(text: str, target: Any) -> float:
         query = next((q for q in with_target.values() if q.target == target), None)
-        return 1.0 if query is None else query_content(query, text).value
+        return 1.0 if query is None else query_content(query, text, content).value
 
-    return content
+    return said
 
 
-def score_stream(output: str, reference: Reference) -> Score:
-    """The ``stream`` scorer: a stream record's outcome (module docstring)."""
-    stream = reference.stream
-    if not isinstance(stream, Mapping) or "log" not in stream:
-        raise TempevalError(
-            f"Record {reference.sample_id!r} has no stream log: the 'stream' scorer scores records of streaming "
-            "tasks only (written by `tempeval run` on a task of kind streaming)."
-        )
-    where = f"record {reference.sample_id!r}"
-    log = StreamLog.from_dict(stream["log"], f"{where}: stream log")
-    rule = TimingRule(**(stream.get("timing") or {}))
-    queries = stream_queries(reference.target, where)
-    outcome = outcome_of(log.entries, queries, rule)
-    values = [q["value"] for q in outcome["queries"]] + [w["timing_score"] for w in outcome["windows"]]
-    value = sum(values) / len(values) if values else 0.0
-    parts = [f"{len(outcome['queries'])} query-time", f"{len(outcome['windows'])} due window(s)"]
-    if outcome["unparsed"]:
-        parts.append(f"unparseable answer to {', '.join(outcome['unparsed'])}")
-    return Score(value, outcome, parsed=not outcome["unparsed"], explanation="; ".join(parts))
+def stream_scorer(content: Scorer) -> Scorer:
+    """A scorer of stream records whose answers' content is read by ``content`` (a benchmark's official rule)."""
+
+    def score(output: str, reference: Reference) -> Score:
+        stream = reference.stream
+        if not isinstance(stream, Mapping) or "log" not in stream:
+            raise TempevalError(
+                f"Record {reference.sample_id!r} has no stream log: stream scorers score records of streaming "
+                "tasks only (written by `tempeval run` on a task of kind streaming)."
+            )
+        where = f"record {reference.sample_id!r}"
+        log = StreamLog.from_dict(stream["log"], f"{where}: stream log")
+        rule = TimingRule(**(stream.get("timing") or {}))
+        outcome = outcome_of(log.entries, stream_queries(reference.target, where), rule, content)
+        values = [q["value"] for q in outcome["queries"]] + [w["timing_score"] for w in outcome["windows"]]
+        value = sum(values) / len(values) if values else 0.0
+        parts = [f"{len(outcome['queries'])} query-time", f"{len(outcome['windows'])} due window(s)"]
+        if outcome["unparsed"]:
+            parts.append(f"unparseable answer to {', '.join(outcome['unparsed'])}")
+        return Score(value, outcome, parsed=not outcome["unparsed"], explanation="; ".join(parts))
+
+    return score
+
+
+score_stream = stream_scorer(strict)
+"""The ``stream`` scorer: a stream record's outcome, answers read by the strict parser (module docstring)."""
 
 
 # -- metrics ------------------------------------------------------------------------------------------------
@@ -168,3 +177,22 @@ def stream_query_accuracy(rows: Sequence[Row], by: str | None = None) -> dict[st
     ]
     value = query_time_accuracy(streams)
     return {"query_time_accuracy": value if value.n else MetricValue(math.nan, None, 0)}
+
+
+def stream_query_macro(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
+    """Streaming: unweighted mean over the groups of a meta key (``by``) of each group's query-time accuracy (%)."""
+    if not by:
+        raise ValueError("Metric 'query_time_macro' needs a grouping key ('by:' in the task file).")
+    groups: dict[Any, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.meta.get(by), []).append(row)
+    with keeping_draws():
+        values = [stream_query_accuracy(members)["query_time_accuracy"] for _, members in sorted(
+            groups.items(), key=lambda item: str(item[0]))]
+    values = [v for v in values if v.n]
+    if not values:
+        return {"query_time_macro": MetricValue(math.nan, None, 0)}
+    mean = float(sum(v.value for v in values) / len(values))
+    draws = [v.draws for v in values if v.draws is not None]
+    ci = percentile_interval(mean_of_draws(draws)) if len(draws) == len(values) else None
+    return {"query_time_macro": MetricValue(mean, ci, sum(v.n for v in values))}

@@ -46,6 +46,9 @@ class QueryEvent:
     """The shape of a well-formed answer (what the text's instruction asks for; baselines answer in kind)."""
     choices: tuple[str, ...] = ()
     """The options the text lists, for a multiple-choice question."""
+    stays_open: bool = False
+    """The question wants an answer at every event it names ("say each time ..."): a polled question stays open
+    after it is answered."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.t, int | float) and math.isfinite(self.t) and self.t >= 0):

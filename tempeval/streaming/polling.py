@@ -197,7 +197,9 @@ class PollingSession:
         if not self.config.keep_answered:
             for action in actions:
                 if isinstance(action, Respond) and action.query_id is not None:
-                    self._open.pop(action.query_id, None)
+                    query = self._open.get(action.query_id)
+                    if query is not None and not query.stays_open:
+                        del self._open[action.query_id]
         return actions
 
     def read_reply(self, text: str) -> list[Action]:

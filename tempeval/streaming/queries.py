@@ -8,7 +8,8 @@ A streaming sample is one stream (one video); its ``target`` is a list of query 
      "answer_format": "number", "choices": [], "due_windows": null, "target": 2}
 
 A query with ``due_windows`` is an *event* query: its answers are due within those windows and get the timing
-scores (``target``, when set, is what the answer should say). A query without is a *query-time* query: its first
+scores (``target``, when set, is what the answer should say; ``"repeats": true`` keeps it open after an answer,
+for a query due at several windows). A query without is a *query-time* query: its first
 answer at or after ``asked_at_s`` is scored against ``target`` by the task's parser. Only ``query_id``,
 ``asked_at_s``, ``text``, ``answer_format`` and ``choices`` ever reach a model (:meth:`StreamQuery.event`).
 """
@@ -39,6 +40,8 @@ class StreamQuery:
     due_windows: tuple[tuple[float, float], ...] | None = None
     """``None``: a query-time query; else the windows its answers are due in (an event query)."""
     target: Any = None
+    repeats: bool = False
+    """An event query answered at each of its windows ("say each time ..."): it stays open after an answer."""
 
     @property
     def is_event(self) -> bool:
@@ -49,7 +52,7 @@ class StreamQuery:
         """The query as the clock delivers it: id, time, text (``text`` overrides it, e.g. rendered by the task's
         template), answer format and options. No truth."""
         return QueryEvent(self.asked_at_s, self.text if text is None else text, self.query_id,
-                          self.answer_format, self.choices)
+                          self.answer_format, self.choices, self.repeats)
 
     def asked(self) -> AskedQuery:
         """The query for query-time scoring."""
@@ -69,6 +72,7 @@ class StreamQuery:
             "choices": list(self.choices),
             "due_windows": None if self.due_windows is None else [list(w) for w in self.due_windows],
             "target": self.target,
+            "repeats": self.repeats,
         }
 
 
@@ -126,6 +130,7 @@ def _query(item: Any, where: str) -> StreamQuery:
         choices=tuple(str(c) for c in item.get("choices") or ()),
         due_windows=due,
         target=item.get("target"),
+        repeats=bool(item.get("repeats", False)),
     )
 
 
