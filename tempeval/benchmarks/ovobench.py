@@ -187,7 +187,8 @@ def _item_stream(item: Mapping[str, Any], videos: Path) -> Sample:
                    "text": f"{item['question']} Answer as soon as the video shows enough to answer it.",
                    "due_windows": due([max(float(item["clue_time"]), float(item["ask_time"]))])}]
     return Sample(
-        id=str(item_id), kind="streaming", question=f"{code} item {item_id}", video=VideoRef(str(videos / item["video"])),
+        id=str(item_id), kind="streaming", question=f"{code} item {item_id}",
+        video=VideoRef(str(videos / str(item["video"]))),
         target=[*events, *probes],
         meta={"task_code": code, "mode": "forward", "video_id": str(item["video"]), "item_id": item_id},
     )
