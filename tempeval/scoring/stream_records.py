@@ -21,7 +21,7 @@ the denominators, as errors count everywhere else.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from tempeval.errors import TempevalError
@@ -101,8 +101,13 @@ def _event_content(with_target: Mapping[str, StreamQuery], content: Scorer) -> A
     return said
 
 
-def stream_scorer(content: Scorer) -> Scorer:
-    """A scorer of stream records whose answers' content is read by ``content`` (a benchmark's official rule)."""
+OfficialView = Callable[[Sequence[LogEntry], Sequence[StreamQuery]], Any]
+"""A benchmark's official verdicts computed from a stream's log (kept in the outcome's ``official``)."""
+
+
+def stream_scorer(content: Scorer, view: OfficialView | None = None) -> Scorer:
+    """A scorer of stream records whose answers' content is read by ``content`` (a benchmark's official rule);
+    ``view``'s verdicts, when given, are kept beside tempeval's in the outcome (``official``), never mixed in."""
 
     def score(output: str, reference: Reference) -> Score:
         stream = reference.stream
@@ -114,7 +119,10 @@ def stream_scorer(content: Scorer) -> Scorer:
         where = f"record {reference.sample_id!r}"
         log = StreamLog.from_dict(stream["log"], f"{where}: stream log")
         rule = TimingRule(**(stream.get("timing") or {}))
-        outcome = outcome_of(log.entries, stream_queries(reference.target, where), rule, content)
+        queries = stream_queries(reference.target, where)
+        outcome = outcome_of(log.entries, queries, rule, content)
+        if view is not None:
+            outcome["official"] = view(log.entries, queries)
         values = [q["value"] for q in outcome["queries"]] + [w["timing_score"] for w in outcome["windows"]]
         value = sum(values) / len(values) if values else 0.0
         parts = [f"{len(outcome['queries'])} query-time", f"{len(outcome['windows'])} due window(s)"]
