@@ -52,7 +52,7 @@ def test_official_accuracy_drops_unanswered_questions_and_tempevals_keeps_them(
     run("streamingbench_realtime", policy, load_options, tmp_path)
     summary = summarize(read_run(next(tmp_path.rglob("*.jsonl"))))
     assert summary.metrics["query_time_accuracy"].value == pytest.approx(75.0), "3 right of 4, the 4th unanswered"
-    assert summary.metrics["official_accuracy"].value == pytest.approx(100.0), "count.py leaves the 4th out"
+    assert summary.metrics["answered_query_accuracy"].value == pytest.approx(100.0), "count.py leaves the 4th out"
 
 
 def test_the_official_proactive_rule_and_tempevals_timing_read_the_same_log(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -12,25 +11,14 @@ from tempeval.streaming.clock import VirtualClock
 from tempeval.streaming.video_frames import VideoFrames
 from tempeval.types import FramePolicy, VideoRef
 from tempeval.video import FrameSource, VideoError, probe, read_frames
-
-
-def write_image(path: Path, level: int, codec: str = "png", size: tuple[int, int] = (24, 16)) -> None:
-    """One flat-grey image file of ``level`` (PNG lossless; mjpeg for a JPEG)."""
-    width, height = size
-    with av.open(str(path), mode="w", format="image2") as container:
-        stream = container.add_stream(codec, rate=1)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "rgb24" if codec == "png" else "yuvj420p"
-        frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), level, np.uint8), format="rgb24")
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+from tests.fixtures import write_image
 
 
 def folder_of(tmp_path: Path, count: int, fps: str | None = None, name: str = "clip") -> Path:
     folder = tmp_path / name
     folder.mkdir()
     for i in range(count):  # unpadded names: natural order must put frame2 before frame10
-        write_image(folder / f"frame{i + 1}.png", 20 * i)
+        write_image(folder / f"frame{i + 1}.png", np.full((16, 24, 3), 20 * i, np.uint8))
     (folder / "notes.txt").write_text("not a frame")
     if fps is not None:
         (folder / "fps.txt").write_text(fps)
@@ -69,7 +57,7 @@ def test_jpeg_frames_are_read_and_resized_like_video_frames(tmp_path: Path) -> N
     folder = tmp_path / "jpegs"
     folder.mkdir()
     for i in range(3):
-        write_image(folder / f"{i:05d}.jpg", 100, codec="mjpeg", size=(64, 32))
+        write_image(folder / f"{i:05d}.jpg", np.full((32, 64, 3), 100, np.uint8), codec="mjpeg")
     frames = FrameSource().frames(VideoRef(str(folder)), FramePolicy(num_frames=3, max_side=32), "s")
     assert all(image.shape == (16, 32, 3) for image in frames.images)
     assert all(abs(level(image) - 100) <= 3 for image in frames.images)

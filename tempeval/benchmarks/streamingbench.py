@@ -21,7 +21,7 @@ The tasks (each sample one video's stream, watched on the virtual clock):
 * ``streamingbench_realtime`` and ``streamingbench_sqa``: each question is a query-time query asked at its
   ``time_stamp`` with its four options, scored on the first answer at or after it. Official view (parser mode
   ``official``, ``src/data/count.py``): right iff the answer's first character is the letter, and a question with
-  an empty or missing answer is *dropped from the denominator* (``official_accuracy``); tempeval's
+  an empty or missing answer is *dropped from the denominator* (``answered_query_accuracy``); tempeval's
   ``query_time_accuracy`` keeps it, as 0. The official SQA prompt repeats the earlier questions and answers of
   the video; tempeval's poll lists only the open questions (the model has seen the earlier ones asked).
 * ``streamingbench_proactive``: "when X happens, output Y" is an event query asked at ``time_stamp``, due from
@@ -35,7 +35,6 @@ The tasks (each sample one video's stream, watched on the virtual clock):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -164,16 +163,6 @@ def proactive_view(entries: Sequence[Any], queries: Sequence[Any]) -> dict[str, 
                                                str(query.target))
             verdicts[query.query_id] = {"time_correct": verdict.time_correct, "answer_correct": verdict.answer_correct}
     return verdicts
-
-
-def official_accuracy(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
-    """count.py's accuracy: over the questions that got a non-empty answer only (unanswered ones are dropped)."""
-    units = [
-        Unit(row.cluster, float(query["value"]))
-        for row in rows if isinstance(row.answer, Mapping)
-        for query in row.answer["queries"] if query["answered_at_s"] is not None
-    ]
-    return {"official_accuracy": ratio(units) if units else MetricValue(math.nan, None, 0)}
 
 
 def proactive_official(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:

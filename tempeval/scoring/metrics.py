@@ -278,6 +278,7 @@ METRICS: dict[str, MetricFunction | str] = {
     "stream_pauc": "tempeval.scoring.stream_records:stream_pauc",
     "query_time_accuracy": "tempeval.scoring.stream_records:stream_query_accuracy",
     "query_time_macro": "tempeval.scoring.stream_records:stream_query_macro",
+    "answered_query_accuracy": "tempeval.scoring.stream_records:stream_answered_accuracy",
 }
 """Metric name (as written in task files) -> function of (rows, grouping key), or its ``module:function``
 (imported on first use)."""

@@ -12,7 +12,9 @@ Metrics over the records, each with cluster-bootstrap 95% intervals (clustered b
 * ``stream_events``: ``timing_score``, ``event_recall``, ``response_precision``, ``duplicate_rate`` (percent) and
   ``mean_delay_s``, ``median_delay_s`` (seconds) over the event queries' due windows;
 * ``stream_pauc``: the PAUC-style area (for benchmarks that define one);
-* ``query_time_accuracy``: the mean query-time score over every query-time query.
+* ``query_time_accuracy``: the mean query-time score over every query-time query; ``query_time_macro`` its
+  unweighted mean over the groups of a meta key; ``answered_query_accuracy`` the official views that leave
+  unanswered questions out of the denominator (StreamingBench, OVBench), reported beside, never instead.
 
 An errored stream (the model failed) is never scored: it counts as unanswered, every window and query 0 and in
 the denominators, as errors count everywhere else.
@@ -25,7 +27,15 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from tempeval.errors import TempevalError
-from tempeval.scoring.metrics import MetricValue, Row, keeping_draws, mean_of_draws, percentile_interval
+from tempeval.scoring.metrics import (
+    MetricValue,
+    Row,
+    Unit,
+    keeping_draws,
+    mean_of_draws,
+    percentile_interval,
+    ratio,
+)
 from tempeval.scoring.scorers import Reference, Scorer, strict
 from tempeval.scoring.streaming import (
     DueWindow,
@@ -204,3 +214,14 @@ def stream_query_macro(rows: Sequence[Row], by: str | None = None) -> dict[str, 
     draws = [v.draws for v in values if v.draws is not None]
     ci = percentile_interval(mean_of_draws(draws)) if len(draws) == len(values) else None
     return {"query_time_macro": MetricValue(mean, ci, sum(v.n for v in values))}
+
+
+def stream_answered_accuracy(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
+    """Streaming, official views that drop unanswered questions (StreamingBench's count.py, OVBench's
+    aggregate): the query-time accuracy over the queries that got an answer only (%)."""
+    units = [
+        Unit(row.cluster, float(query["value"]))
+        for row in rows if isinstance(row.answer, Mapping)
+        for query in row.answer["queries"] if query["answered_at_s"] is not None
+    ]
+    return {"answered_query_accuracy": ratio(units) if units else MetricValue(math.nan, None, 0)}
