@@ -1076,7 +1076,7 @@
       el("td", { class: "sid" }, el("code", null, s.sample_id), metaNode(s.meta)),
       el("td", { class: "question" }, el("div", null, s.question || ""), options.length ? el("ol", { class: "options" }, options) : null,
         promptNode(s, run)),
-      el("td", null, s.stream_view ? plural((s.target || []).length, "query") : valueText(s.target)),
+      el("td", null, s.stream_view ? `${(s.target || []).length} ${(s.target || []).length === 1 ? "query" : "queries"}` : valueText(s.target)),
       el("td", { class: "output" }, o === "error"
         ? el("pre", { class: "error-text" }, String(s.error))
         : el("pre", null, s.output === null || s.output === undefined ? "" : String(s.output)),
