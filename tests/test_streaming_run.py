@@ -248,3 +248,19 @@ def test_rescoring_a_streaming_run_reads_the_log_again(
     scored = next(o for o in map(json.loads, capsys.readouterr().out.splitlines()) if "task" in o)
     assert scored["metrics"]["timing_score"] == pytest.approx(summary.metrics["timing_score"].value)
     assert math.isfinite(scored["metrics"]["query_time_accuracy"])
+
+
+def test_a_streaming_run_decodes_each_frame_of_a_stream_once_however_many_polls_see_it(
+    load_options: LoadOptions, tmp_path: Path
+) -> None:
+    from tempeval.video import FrameSource
+
+    source = FrameSource(cache_bytes=0)  # no cache to hide a second decode
+    task = registry.get_task("synth_stream")
+    seen, policy = recording(task_samples(task, load_options)[:LIMIT])
+    summary = run_task(task, create_adapter("scripted", {"policy": policy}), "m", options(tmp_path, load_options),
+                       frame_source=source)
+    delivered = sum(len(r["frame_times"]) for r in read_run(summary.path).records)
+    shown = sum(len(request.frames or ()) for request in seen)
+    assert source.misses == delivered, "each frame of a stream is decoded once"
+    assert shown > 3 * delivered, "while the polls showed each frame many times"
