@@ -76,7 +76,9 @@ def outcome_of(
         if verdicts and not verdicts[-1].parsed:
             unparsed.append(query.query_id)
     windows = [w for q in queries for w in q.windows()]
-    said = _event_content({q.query_id: q for q in queries if q.is_event and q.target is not None}, content)
+    def said(text: str, query: StreamQuery) -> float:  # an event's answer: its content, when the query says one
+        return 1.0 if query.target is None else query_content(query, text, content).value
+
     events = score_events(entries, windows, rule, content=said, scored_elsewhere={q.query_id for q in timed})
     return {
         "queries": [
@@ -98,17 +100,6 @@ def outcome_of(
         "unattributed": events.unattributed,
         "unparsed": unparsed,
     }
-
-
-def _event_content(with_target: Mapping[str, StreamQuery], content: Scorer) -> Any:
-    if not with_target:
-        return None
-
-    def said(text: str, target: Any) -> float:
-        query = next((q for q in with_target.values() if q.target == target), None)
-        return 1.0 if query is None else query_content(query, text, content).value
-
-    return said
 
 
 OfficialView = Callable[[Sequence[LogEntry], Sequence[StreamQuery]], Any]

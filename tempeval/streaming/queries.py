@@ -59,8 +59,9 @@ class StreamQuery:
         return AskedQuery(self.query_id, self.asked_at_s, self.target)
 
     def windows(self) -> list[DueWindow]:
-        """The query's due windows for event scoring (none for a query-time query)."""
-        return [DueWindow(self.query_id, s, e, self.target) for s, e in self.due_windows or ()]
+        """The query's due windows for event scoring (none for a query-time query); each window's ``target`` is
+        this query, so a content score reads the answer by the query's format and truth."""
+        return [DueWindow(self.query_id, s, e, self) for s, e in self.due_windows or ()]
 
     def to_dict(self) -> dict[str, Any]:
         """The target-list form (module docstring)."""
