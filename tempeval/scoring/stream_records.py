@@ -76,8 +76,10 @@ def outcome_of(
         if verdicts and not verdicts[-1].parsed:
             unparsed.append(query.query_id)
     windows = [w for q in queries for w in q.windows()]
-    def said(text: str, query: StreamQuery) -> float:  # an event's answer: its content, when the query says one
-        return 1.0 if query.target is None else query_content(query, text, content).value
+    def said(text: str, query: Any) -> float:  # an event's answer: its content, when its query says one
+        if not isinstance(query, StreamQuery) or query.target is None:
+            return 1.0
+        return query_content(query, text, content).value
 
     events = score_events(entries, windows, rule, content=said, scored_elsewhere={q.query_id for q in timed})
     return {
