@@ -11,7 +11,15 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def random_answer(request: Request, rng: random.Random) -> str:
-    """A uniformly random well-formed answer to ``request``."""
+    """A uniformly random well-formed answer to ``request``; to a poll of a stream, each open question is
+    answered (a random answer of its format) or left open with even odds, and the wait token when none is."""
+    if request.poll is not None:
+        lines = [
+            f"[{query_id}] {random_answer(Request(request.sample_id, '', None, fmt, choices), rng)}"
+            for query_id, fmt, choices in request.poll.open_queries
+            if rng.random() < 0.5
+        ]
+        return "\n".join(lines) if lines else request.poll.wait_token
     kind = request.answer_format
     if kind == "letter":
         return LETTERS[rng.randrange(max(1, len(request.choices)))]

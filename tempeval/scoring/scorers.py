@@ -37,6 +37,8 @@ class Reference:
     meta: Mapping[str, Any] = field(default_factory=dict)
     judge: Judge | None = None
     """Set when the user passed ``--judge``; scorers that need one and find none return an unparseable Score."""
+    stream: Mapping[str, Any] | None = None
+    """A streaming record's ``stream`` (its action log and timing rule, :mod:`tempeval.streaming.run`)."""
 
 
 Scorer = Callable[[str, Reference], Score]
@@ -141,6 +143,7 @@ def mra(output: str, reference: Reference) -> Score:
 SCORERS: dict[str, str] = {
     "strict": "tempeval.scoring.scorers:strict",
     "mra": "tempeval.scoring.scorers:mra",
+    "stream": "tempeval.scoring.stream_records:score_stream",
 }
 """Scorer name -> ``module:function``. Benchmark modules add their official scorers here."""
 
