@@ -1,0 +1,232 @@
+"""The lines of a run file as typed values: :class:`RunHeader` (line 1) and :class:`RunRecord` (one per sample).
+
+Every part of tempeval that writes or reads run files (the runner, the scorers, ``results``, ``merge``,
+``import``, ``rescore``, ``compare``, ``export``, ``diagnose`` and the leaderboard) exchanges these, never the
+dicts they are stored as, so a field's name is spelled here once.
+
+On disk nothing changes: ``to_json`` gives back the object the line held, key for key and value for value
+(the same order too). A field an older file lacks reads as its old default and is not written back; a key this
+version does not know (a kind-specific field such as a streaming task's action log) is kept in ``extra`` and
+written back where it was. Both are also read-only mappings over their JSON object (``record["score"]``), for
+plugins and scripts written against the dicts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from tempeval.errors import RunFileError
+
+Line = TypeVar("Line", bound="_JsonLine")
+
+_SEQUENCES = ("choices", "frame_times", "frame_indices", "frame_time_labels", "judge_calls", "group_by", "metrics")
+"""Fields held as tuples (lists on disk)."""
+
+
+class _JsonLine(Mapping[str, Any]):
+    """What :class:`RunHeader` and :class:`RunRecord` share: the JSON object of one line, exactly round-tripped."""
+
+    LINE_TYPE: ClassVar[str]
+    ALWAYS: ClassVar[tuple[str, ...]] = ()
+    """Fields written even when they hold their default (the keys every line of this type has)."""
+
+    extra: Mapping[str, Any]
+    key_order: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.key_order:  # built in code: its fields in declaration order, optional ones when set
+            known = [
+                f.name for f in dataclasses.fields(self)  # type: ignore[arg-type]
+                if f.name not in ("extra", "key_order")
+                and (f.name in self.ALWAYS or getattr(self, f.name) != _default(f))
+            ]
+            object.__setattr__(self, "key_order", (*known, *self.extra))
+
+    @classmethod
+    def from_json(cls: type[Line], obj: Mapping[str, Any]) -> Line:
+        """The line of a JSON object (``type`` optional, and checked when present).
+
+        Raises:
+            RunFileError: when the object is of another line type (a header where a record belongs).
+        """
+        line_type = obj.get("type", cls.LINE_TYPE)
+        if line_type != cls.LINE_TYPE:
+            raise RunFileError(f"expected a '{cls.LINE_TYPE}' line, got type {line_type!r}.")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra", "key_order"}  # type: ignore[arg-type]
+        values = {key: _held(key, value) for key, value in obj.items() if key in known}
+        extra = {key: value for key, value in obj.items() if key not in known and key != "type"}
+        order = tuple(key for key in obj if key != "type")
+        return cls(**values, extra=extra, key_order=order)  # type: ignore[call-arg]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the line, ``type`` first (a fresh dict each call)."""
+        return dict(self._json)
+
+    @functools.cached_property
+    def _json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"type": self.LINE_TYPE}
+        for key in self.key_order:
+            obj[key] = self.extra[key] if key in self.extra else _stored(getattr(self, key))
+        return obj
+
+    def with_fields(self: Line, **changes: Any) -> Line:
+        """A copy with these fields set (and written, even when ``None``), in place if the line had them, else
+        at its end; a name that is not a field goes into ``extra``."""
+        known = {f.name for f in dataclasses.fields(self)} - {"extra", "key_order"}  # type: ignore[arg-type]
+        extra = {**self.extra, **{k: v for k, v in changes.items() if k not in known}}
+        typed = {k: _held(k, v) for k, v in changes.items() if k in known}
+        order = self.key_order + tuple(k for k in changes if k not in self.key_order)
+        return dataclasses.replace(self, **typed, extra=extra, key_order=order)  # type: ignore[type-var]
+
+    def without(self: Line, *names: str) -> Line:
+        """A copy in which these keys are not written (fields keep reading as their defaults)."""
+        defaults = {f.name: _default(f) for f in dataclasses.fields(self) if f.name in names}  # type: ignore[arg-type]
+        extra = {k: v for k, v in self.extra.items() if k not in names}
+        order = tuple(k for k in self.key_order if k not in names)
+        return dataclasses.replace(self, **defaults, extra=extra, key_order=order)  # type: ignore[type-var]
+
+    # The read-only mapping over the JSON object.
+    def __getitem__(self, key: str) -> Any:
+        return self._json[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._json)
+
+    def __len__(self) -> int:
+        return len(self._json)
+
+
+def _default(spec: dataclasses.Field[Any]) -> Any:
+    if spec.default_factory is not dataclasses.MISSING:
+        return spec.default_factory()
+    return None if spec.default is dataclasses.MISSING else spec.default
+
+
+def _held(key: str, value: Any) -> Any:
+    """A JSON value as a field holds it: lists of the sequence fields as tuples."""
+    if key in _SEQUENCES and isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _stored(value: Any) -> Any:
+    """A field's value as JSON holds it: tuples as lists, mappings as dicts."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        return dict(value)
+    return value
+
+
+@dataclass(frozen=True, eq=True)
+class RunRecord(_JsonLine):
+    """One sample's line: its reference, what the model saw, its answer and (once scored) its score."""
+
+    LINE_TYPE: ClassVar[str] = "record"
+    ALWAYS: ClassVar[tuple[str, ...]] = (
+        "sample_id", "video_id", "video", "question", "choices", "target", "answer_format", "query_time_s",
+        "duration_s", "meta", "prompt", "prompt_sha", "context_sha", "frame_times", "frame_indices",
+        "frame_time_labels", "output", "error", "latency_s", "usage",
+    )
+
+    sample_id: str
+    video_id: str | None = None
+    video: str | None = None
+    """The video file's path as the dataset gave it."""
+    question: str | None = None
+    choices: tuple[str, ...] = ()
+    target: Any = None
+    answer_format: str | None = None
+    query_time_s: float | None = None
+    duration_s: float | None = None
+    """Length of the clip the model was shown (the sampler's bounds and query-time cap)."""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    prompt: str | None = None
+    prompt_sha: str | None = None
+    context_sha: str | None = None
+    frame_times: tuple[float, ...] = ()
+    """The true time of each frame, in the order shown."""
+    frame_indices: tuple[int, ...] = ()
+    """The stream index of each frame, in the order shown."""
+    frame_time_labels: tuple[float, ...] | None = None
+    """The times the model was told; ``None`` (records from before they were kept): the true times."""
+    output: str | None = None
+    error: str | None = None
+    """Why there is no answer (a model or preparation error: never scored)."""
+    latency_s: float | None = None
+    usage: Mapping[str, Any] = field(default_factory=dict)
+    reasoning: str | None = None
+    """The model's reasoning (kept, never parsed)."""
+    finish_reason: str | None = None
+    answer: Any = None
+    """What the scorer parsed from the output."""
+    parsed: bool | None = None
+    """Whether the scorer found an answer; ``None``: not scored (read as: parsed unless an error)."""
+    score: float | None = None
+    note: str | None = None
+    judge_calls: tuple[Mapping[str, Any], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Keys this version does not know (kind-specific fields), kept as read."""
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    """The keys the line holds, in order (computed for a record built in code)."""
+
+    @property
+    def failed(self) -> bool:
+        """Whether the sample has an error instead of an answer."""
+        return self.error is not None
+
+    @property
+    def was_parsed(self) -> bool:
+        """Whether an answer was parsed (records never scored: whenever there is no error)."""
+        return self.parsed if self.parsed is not None else not self.failed
+
+    @property
+    def told_times(self) -> tuple[float, ...]:
+        """The frame times the model was told, in the order shown (the true ones for older records)."""
+        return self.frame_time_labels if self.frame_time_labels is not None else self.frame_times
+
+    @property
+    def video_key(self) -> str:
+        """The video a record is clustered by: its ``meta.video_id``, else its ``video_id``, else its sample."""
+        return str(self.meta.get("video_id") or self.video_id or self.sample_id)
+
+
+@dataclass(frozen=True, eq=True)
+class RunHeader(_JsonLine):
+    """The first line of a run file: what produced its records. Fields the readers rely on are typed; the rest
+    (provenance, dataset fingerprint, ...) are in ``extra``, as read."""
+
+    LINE_TYPE: ClassVar[str] = "header"
+    ALWAYS: ClassVar[tuple[str, ...]] = ("schema_version", "task", "task_version", "model")
+
+    schema_version: int | None = None
+    task: str | None = None
+    task_version: str | None = None
+    task_kind: str | None = None
+    model: str | None = None
+    model_args: Mapping[str, Any] | None = None
+    label: str | None = None
+    made_by: str | None = None
+    parser_mode: str | None = None
+    scorers: Mapping[str, str] | None = None
+    headline: str | None = None
+    metrics: tuple[Mapping[str, Any], ...] | None = None
+    group_by: tuple[str, ...] | None = None
+    frames: Mapping[str, Any] | None = None
+    generation: Mapping[str, Any] | None = None
+    samples: int | None = None
+    dataset_samples: int | None = None
+    limit: int | None = None
+    shard: str | None = None
+    shard_samples: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    key_order: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+
+def records_from_json(objects: Sequence[Mapping[str, Any]]) -> list[RunRecord]:
+    """Records of JSON objects (records already typed pass through)."""
+    return [o if isinstance(o, RunRecord) else RunRecord.from_json(o) for o in objects]
