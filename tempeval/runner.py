@@ -6,6 +6,7 @@ answered in the run file are not sent again, errored ones are.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -190,7 +191,34 @@ def run_task(
     frame_source: FrameSource | None = None,
 ) -> RunSummary:
     """Run (or resume) ``model`` on ``task`` and return the summary of the whole run file."""
-    options = options or RunOptions()
+    plan = plan_run(task, adapter, model, options or RunOptions())
+    with open_run(plan, adapter) as run:
+        # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
+        run.answer(run.pending, frame_source or frame_source_for(plan.options))
+    return summarize(read_run(plan.path))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do, before anything is read or written: its task, samples, file and header."""
+
+    task: Task
+    """The task as run (the derived task under a ``--protocol``)."""
+    model: str
+    options: RunOptions
+    """The run's options, with the frame policy the adapter allows (the one recorded)."""
+    samples: list[Sample]
+    """Every sample the run file should end with (after limit, protocol and shard)."""
+    path: Path
+    header: dict[str, Any]
+
+
+def plan_run(task: Task, adapter: Adapter, model: str, options: RunOptions) -> RunPlan:
+    """The plan of running ``model`` on ``task``: its samples loaded, its header built, its file named.
+
+    Raises:
+        TempevalError: a bad limit, template or generation setting, or an adapter the task cannot use.
+    """
     if options.limit is not None and options.limit < 1:
         raise TempevalError(f"limit must be at least 1 sample, got {options.limit}; leave it out to run every sample.")
     check_template(task)
@@ -226,30 +254,59 @@ def run_task(
         header.update(shard=str(options.shard), shard_samples=len(samples))
     if skipped:  # never silently a smaller denominator
         header["skipped_records"] = {"count": len(skipped), "first": skipped[:SKIPPED_SHOWN]}
-    _, scorer = scorer_for(header)
+    return RunPlan(task, model, options, list(samples), path, header)
+
+
+class OpenRun:
+    """A run file held open for writing, its lock held (:func:`open_run`): :meth:`answer` runs samples into it."""
+
+    def __init__(
+        self, plan: RunPlan, adapter: Adapter, pending: list[Sample], writer: RunWriter, judge: ModelJudge | None
+    ) -> None:
+        self.plan = plan
+        self.adapter = adapter
+        self.pending = pending
+        """The plan's samples the file does not yet answer (all of them for a fresh run)."""
+        self._writer = writer
+        self._judge = judge
+        _, self._scorer = scorer_for(plan.header)
+
+    def answer(self, samples: Sequence[Sample], source: FrameSource) -> None:
+        """Run ``samples`` (pending ones) through the adapter, decoding their frames from ``source``, and write
+        each one's scored record as its answer arrives: the one place records are written."""
+        plan = self.plan
+        with _progress(len(samples), f"{plan.model} · {plan.task.name}", plan.options.progress) as bar:
+            for record in _run_records(plan.task, self.adapter, samples, source, plan.options):
+                self._writer.append(score_record(record, self._scorer, self._judge))
+                bar.update(1)
+
+
+@contextlib.contextmanager
+def open_run(plan: RunPlan, adapter: Adapter) -> Iterator[OpenRun]:
+    """Lock the plan's run file, check that an existing one can be resumed into, and hold it open for writing.
+
+    Raises:
+        RunFileError: the file is being written by another process, or was written with another configuration.
+        TempevalError: none of the pending samples' videos exist.
+    """
     # The lock comes first: reading (and repairing a torn last line of) a file another process is writing would
     # truncate that writer's file.
-    with run_lock(path):
-        judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
-        header["judge_args"] = judge.describe() if judge is not None else None  # a resume field, checked next
-        done = set() if options.fresh else _finished_ids(path, header)
-        pending = [s for s in samples if s.id not in done]
-        if len(pending) < len(samples):
-            print(f"resuming: {len(samples) - len(pending)} of {len(samples)} done ({path})", file=sys.stderr)
-        _check_videos_exist(task, pending)
-        # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
-        source = frame_source or frame_source_for(options)
-        writer = RunWriter(path, header if options.fresh or not path.exists() else None)
+    with run_lock(plan.path):
+        judge = ModelJudge(plan.options.judge, plan.options.judge_args) if plan.options.judge else None
         try:
-            with _progress(len(pending), f"{model} · {task.name}", options.progress) as bar:
-                for record in _run_records(task, adapter, pending, source, options):  # write: from here only
-                    writer.append(score_record(record, scorer, judge))
-                    bar.update(1)
+            plan.header["judge_args"] = judge.describe() if judge is not None else None  # a resume field
+            done = _finished_ids(plan.path, plan.header, plan.options)
+            pending = [s for s in plan.samples if s.id not in done]
+            if len(pending) < len(plan.samples):
+                print(f"resuming: {len(plan.samples) - len(pending)} of {len(plan.samples)} done ({plan.path})",
+                      file=sys.stderr)
+            _check_videos_exist(plan.task, pending)
+            fresh = plan.options.fresh or not plan.path.exists()
+            with RunWriter(plan.path, plan.header if fresh else None) as writer:
+                yield OpenRun(plan, adapter, pending, writer, judge)
         finally:
-            writer.close()
             if judge is not None:
                 judge.close()
-        return summarize(read_run(path))
 
 
 def _check_capabilities(task: Task, adapter: Adapter) -> None:
@@ -275,9 +332,10 @@ def _check_videos_exist(task: Task, pending: Sequence[Sample]) -> None:
     )
 
 
-def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
-    """Samples already answered without error in an existing run file of the same configuration."""
-    if not path.exists():
+def _finished_ids(path: Path, header: dict[str, Any], options: RunOptions) -> set[str]:
+    """Samples already answered without error in an existing run file of the same configuration (none when the
+    run starts afresh)."""
+    if options.fresh or not path.exists():
         return set()
     existing = read_run(path, repair=True)
     differing = config_differences(existing.header, header)
