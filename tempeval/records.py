@@ -17,6 +17,7 @@ import dataclasses
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 from tempeval.errors import RunFileError
@@ -39,12 +40,13 @@ class _JsonLine(Mapping[str, Any]):
 
     def __post_init__(self) -> None:
         if not self.key_order:  # built in code: its fields in declaration order, optional ones when set
+            defaults, factories = _fields_of(type(self))
             known = [
-                f.name for f in dataclasses.fields(self)  # type: ignore[arg-type]
-                if f.name not in ("extra", "key_order")
-                and (f.name in self.ALWAYS or getattr(self, f.name) != _default(f))
+                name for name in (*defaults, *factories)
+                if name in self.ALWAYS or getattr(self, name) != defaults.get(name, {})
             ]
-            object.__setattr__(self, "key_order", (*known, *self.extra))
+            order = sorted(known, key=_declaration_order(type(self)).index)
+            object.__setattr__(self, "key_order", (*order, *self.extra))
 
     @classmethod
     def from_json(cls: type[Line], obj: Mapping[str, Any]) -> Line:
@@ -56,11 +58,18 @@ class _JsonLine(Mapping[str, Any]):
         line_type = obj.get("type", cls.LINE_TYPE)
         if line_type != cls.LINE_TYPE:
             raise RunFileError(f"expected a '{cls.LINE_TYPE}' line, got type {line_type!r}.")
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra", "key_order"}  # type: ignore[arg-type]
-        values = {key: _held(key, value) for key, value in obj.items() if key in known}
+        known = _names_of(cls)
+        values = {key: value for key, value in obj.items() if key in known}
+        for key in _SEQUENCES:
+            if type(values.get(key)) is list:
+                values[key] = tuple(values[key])
         extra = {key: value for key, value in obj.items() if key not in known and key != "type"}
-        order = tuple(key for key in obj if key != "type")
-        return cls(**values, extra=extra, key_order=order)  # type: ignore[call-arg]
+        order = tuple(obj)
+        if "type" in obj:
+            order = order[1:] if order[0] == "type" else tuple(key for key in order if key != "type")
+        line = _made(cls, values, extra, order)
+        line.__dict__["_json"] = {"type": cls.LINE_TYPE, **obj}  # what it was read from is what it writes
+        return line
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the line, ``type`` first (a fresh dict each call)."""
@@ -76,18 +85,29 @@ class _JsonLine(Mapping[str, Any]):
     def with_fields(self: Line, **changes: Any) -> Line:
         """A copy with these fields set (and written, even when ``None``), in place if the line had them, else
         at its end; a name that is not a field goes into ``extra``."""
-        known = {f.name for f in dataclasses.fields(self)} - {"extra", "key_order"}  # type: ignore[arg-type]
-        extra = {**self.extra, **{k: v for k, v in changes.items() if k not in known}}
-        typed = {k: _held(k, v) for k, v in changes.items() if k in known}
+        defaults, factories = _fields_of(type(self))
+        typed = {k: _held(k, v) for k, v in changes.items() if k in defaults or k in factories}
+        extra = {**self.extra, **{k: v for k, v in changes.items() if k not in typed}}
         order = self.key_order + tuple(k for k in changes if k not in self.key_order)
-        return dataclasses.replace(self, **typed, extra=extra, key_order=order)  # type: ignore[type-var]
+        return self._copy(typed, extra, order)
 
     def without(self: Line, *names: str) -> Line:
-        """A copy in which these keys are not written (fields keep reading as their defaults)."""
-        defaults = {f.name: _default(f) for f in dataclasses.fields(self) if f.name in names}  # type: ignore[arg-type]
+        """A copy in which these keys are not written (fields read as their defaults)."""
+        defaults, factories = _fields_of(type(self))
+        cleared = {name: defaults.get(name, {}) for name in names if name in defaults or name in factories}
         extra = {k: v for k, v in self.extra.items() if k not in names}
-        order = tuple(k for k in self.key_order if k not in names)
-        return dataclasses.replace(self, **defaults, extra=extra, key_order=order)  # type: ignore[type-var]
+        return self._copy(cleared, extra, tuple(k for k in self.key_order if k not in names))
+
+    def _copy(self: Line, values: Mapping[str, Any], extra: dict[str, Any], order: tuple[str, ...]) -> Line:
+        """A copy with these field values, made without ``__init__`` (a record is re-made for each score)."""
+        line = object.__new__(type(self))
+        held = line.__dict__
+        held.update(self.__dict__)
+        held.pop("_json", None)  # the cached JSON object of the original
+        held.update(values)
+        held["extra"] = extra
+        held["key_order"] = order
+        return line
 
     # The read-only mapping over the JSON object.
     def __getitem__(self, key: str) -> Any:
@@ -100,10 +120,54 @@ class _JsonLine(Mapping[str, Any]):
         return len(self._json)
 
 
-def _default(spec: dataclasses.Field[Any]) -> Any:
-    if spec.default_factory is not dataclasses.MISSING:
-        return spec.default_factory()
-    return None if spec.default is dataclasses.MISSING else spec.default
+@functools.cache
+def _fields_of(cls: type[_JsonLine]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A line type's fields: (name -> default of those with a plain default, names of those made by a factory:
+    the mappings, empty by default); ``extra`` and ``key_order`` are not among them."""
+    defaults: dict[str, Any] = {}
+    factories: list[str] = []
+    for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if spec.name in ("extra", "key_order"):
+            continue
+        if spec.default_factory is not dataclasses.MISSING:
+            factories.append(spec.name)
+        else:
+            defaults[spec.name] = None if spec.default is dataclasses.MISSING else spec.default
+    return defaults, tuple(factories)
+
+
+@functools.cache
+def _names_of(cls: type[_JsonLine]) -> frozenset[str]:
+    defaults, factories = _fields_of(cls)
+    return frozenset((*defaults, *factories))
+
+
+@functools.cache
+def _declaration_order(cls: type[_JsonLine]) -> list[str]:
+    return [spec.name for spec in dataclasses.fields(cls)]  # type: ignore[arg-type]
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+"""The empty mapping the mapping fields of a line read from JSON start as (read-only: shared by every line)."""
+
+
+@functools.cache
+def _template(cls: type[_JsonLine]) -> dict[str, Any]:
+    """Every field of a line type at its default."""
+    defaults, factories = _fields_of(cls)
+    return {**defaults, **dict.fromkeys(factories, _EMPTY)}
+
+
+def _made(cls: type[Line], values: Mapping[str, Any], extra: dict[str, Any], order: tuple[str, ...]) -> Line:
+    """A line of these field values (the others at their defaults), made without the dataclass's ``__init__``:
+    reading a run file makes one per record, and the values are already checked JSON."""
+    line = object.__new__(cls)
+    held = line.__dict__
+    held.update(_template(cls))
+    held.update(values)
+    held["extra"] = extra
+    held["key_order"] = order
+    return line
 
 
 def _held(key: str, value: Any) -> Any:
