@@ -188,7 +188,7 @@ def pick_frame(
 class PickedFrameSource(FrameSource):
     """A view of a shared :class:`FrameSource` that shows each sample the one frame ``pick`` chooses.
 
-    ``run_task`` asks it for frames as usual. It narrows each sample's clip to the instant of the chosen frame (a
+    The runner asks it for frames as usual. It narrows each sample's clip to the instant of the chosen frame (a
     zero-length clip, whose one uniform frame is exactly that frame) and lets the shared source decode and cache
     it. So the sampler still picks every frame, the record's frame times are those really shown, and the prompt
     (question, stated duration) stays the same as in every other variant. Decoding statistics (``passes``,
