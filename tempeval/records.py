@@ -1,21 +1,22 @@
 """The lines of a run file as typed values: :class:`RunHeader` (line 1) and :class:`RunRecord` (one per sample).
 
-Every part of tempeval that writes or reads run files (the runner, the scorers, ``results``, ``merge``,
-``import``, ``rescore``, ``compare``, ``export``, ``diagnose`` and the leaderboard) exchanges these, never the
-dicts they are stored as, so a field's name is spelled here once.
+The parts of tempeval that write or read run files (the runner, the scorers, ``results``, ``merge``, ``import``,
+``rescore``, ``compare``, ``diagnose`` and the leaderboard) exchange these rather than the dicts they are stored
+as, so a record field's name is spelled here once.
 
 On disk nothing changes: ``to_json`` gives back the object the line held, key for key and value for value
 (the same order too). A field an older file lacks reads as its old default and is not written back; a key this
 version does not know (a kind-specific field such as a streaming task's action log) is kept in ``extra`` and
-written back where it was. Both are also read-only mappings over their JSON object (``record["score"]``), for
-plugins and scripts written against the dicts.
+written back where it was. Both are also read-only dicts of their JSON object (``record["score"]``,
+``json.dumps(record)``), for plugins and scripts written against the dicts; changing one raises ``TypeError``
+(:meth:`~RunRecord.with_fields` makes a changed copy).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
@@ -28,8 +29,9 @@ _SEQUENCES = ("choices", "frame_times", "frame_indices", "frame_time_labels", "j
 """Fields held as tuples (lists on disk)."""
 
 
-class _JsonLine(Mapping[str, Any]):
-    """What :class:`RunHeader` and :class:`RunRecord` share: the JSON object of one line, exactly round-tripped."""
+class _JsonLine(dict[str, Any]):
+    """What :class:`RunHeader` and :class:`RunRecord` share: the JSON object of one line, exactly round-tripped,
+    which is also the (read-only) content of the line as a dict."""
 
     LINE_TYPE: ClassVar[str]
     ALWAYS: ClassVar[tuple[str, ...]] = ()
@@ -47,6 +49,7 @@ class _JsonLine(Mapping[str, Any]):
             ]
             order = sorted(known, key=_declaration_order(type(self)).index)
             object.__setattr__(self, "key_order", (*order, *self.extra))
+        dict.update(self, self._json_of_fields())
 
     @classmethod
     def from_json(cls: type[Line], obj: Mapping[str, Any]) -> Line:
@@ -68,15 +71,14 @@ class _JsonLine(Mapping[str, Any]):
         if "type" in obj:
             order = order[1:] if order[0] == "type" else tuple(key for key in order if key != "type")
         line = _made(cls, values, extra, order)
-        line.__dict__["_json"] = {"type": cls.LINE_TYPE, **obj}  # what it was read from is what it writes
+        dict.update(line, {"type": cls.LINE_TYPE, **obj})  # what it was read from is what it writes
         return line
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the line, ``type`` first (a fresh dict each call)."""
-        return dict(self._json)
+        return dict(self)
 
-    @functools.cached_property
-    def _json(self) -> dict[str, Any]:
+    def _json_of_fields(self) -> dict[str, Any]:
         obj: dict[str, Any] = {"type": self.LINE_TYPE}
         for key in self.key_order:
             obj[key] = self.extra[key] if key in self.extra else _stored(getattr(self, key))
@@ -100,24 +102,25 @@ class _JsonLine(Mapping[str, Any]):
 
     def _copy(self: Line, values: Mapping[str, Any], extra: dict[str, Any], order: tuple[str, ...]) -> Line:
         """A copy with these field values, made without ``__init__`` (a record is re-made for each score)."""
-        line = object.__new__(type(self))
+        line = dict.__new__(type(self))
         held = line.__dict__
         held.update(self.__dict__)
-        held.pop("_json", None)  # the cached JSON object of the original
         held.update(values)
         held["extra"] = extra
         held["key_order"] = order
+        dict.update(line, line._json_of_fields())
         return line
 
-    # The read-only mapping over the JSON object.
-    def __getitem__(self, key: str) -> Any:
-        return self._json[key]
+    # The dict of the JSON object is read-only: the typed fields and it never disagree.
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"a run {self.LINE_TYPE} is read-only; with_fields(...) makes a changed copy, to_json() a plain dict."
+        )
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._json)
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only
 
-    def __len__(self) -> int:
-        return len(self._json)
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy through the JSON object, not item by item
+        return type(self).from_json, (dict(self),)
 
 
 @functools.cache
@@ -161,7 +164,7 @@ def _template(cls: type[_JsonLine]) -> dict[str, Any]:
 def _made(cls: type[Line], values: Mapping[str, Any], extra: dict[str, Any], order: tuple[str, ...]) -> Line:
     """A line of these field values (the others at their defaults), made without the dataclass's ``__init__``:
     reading a run file makes one per record, and the values are already checked JSON."""
-    line = object.__new__(cls)
+    line = dict.__new__(cls)
     held = line.__dict__
     held.update(_template(cls))
     held.update(values)

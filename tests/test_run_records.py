@@ -78,3 +78,21 @@ def test_run_files_keep_every_key_through_read_score_and_write(tmp_path: Path) -
     again = read_run(path)
     assert again.records[-1].output == "A" and again.records[-1]["events"] == [[0.0, 1.0, "a"]]
     assert [row.value for row in rows_of(again.records)] == [0.0, 1.0]
+
+
+def test_a_line_is_a_read_only_dict_of_its_json_object() -> None:
+    import copy
+    import pickle
+
+    record = RunRecord.from_json({**OLD, "actions": [1]})
+    assert json.dumps(record) == json.dumps(OLD | {"actions": [1]}), "scripts json.dumps what they read"
+    assert record == {**OLD, "actions": [1]} and isinstance(record, dict)
+    with pytest.raises(TypeError, match="read-only"):
+        record["score"] = 1.0
+    with pytest.raises(TypeError, match="read-only"):
+        record.update(score=1.0)
+    assert record.score == 0.0, "the typed field and the dict never disagree"
+    for clone in (pickle.loads(pickle.dumps(record)), copy.deepcopy(record)):
+        assert clone == record and clone.to_json() == record.to_json() and clone.extra == {"actions": [1]}
+    built = RunRecord(sample_id="b", output="A").with_fields(score=1.0)
+    assert json.loads(json.dumps(built))["score"] == 1.0 and built["output"] == "A"
