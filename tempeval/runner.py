@@ -537,14 +537,13 @@ def _run_records(
         raise RepeatedFailureError(_repeated_failure(adapter, limit, str(streak[0])))
     unanswered = feed.unanswered(failure or f"adapter '{adapter.name}' returned no prediction for this sample")
     unasked = feed.failure or failure or f"adapter '{adapter.name}' stopped asking for requests before this sample"
-    never_prepared = [  # never decoded: marked from the sample alone
-        build_record(task, sample, Prediction(sample.id, None, error=unasked))
-        for sample in pending
-        if sample.id not in written and sample.id not in {r.sample_id for r in unanswered}
-    ]
-    for record in unanswered + never_prepared:
+    for record in unanswered:
         written.add(record.sample_id)
         yield record
+    for sample in pending:  # never prepared: marked from the sample alone, its video never decoded
+        if sample.id not in written:
+            written.add(sample.id)
+            yield build_record(task, sample, Prediction(sample.id, None, error=unasked))
     if written != {s.id for s in pending}:
         raise TempevalError(
             f"{len(written)} record(s) written for {len(pending)} pending sample(s): the runner lost track of "
