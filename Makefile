@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) bench/api_throughput.py
 	$(PY) bench/engine_pipeline.py
 	$(PY) bench/scoring.py
+	$(PY) bench/diagnose_runs.py
 	$(PY) bench/leaderboard_build.py
 
 clean:

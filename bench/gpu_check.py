@@ -61,11 +61,11 @@ def _calls_seen(
 
 
 def _record_view(path: Path) -> list[tuple[str, list[float], str | None]]:
-    return [(r["sample_id"], r["frame_times"], r["prompt_sha"]) for r in read_run(path).records]
+    return [(r.sample_id, list(r.frame_times), r.prompt_sha) for r in read_run(path).records]
 
 
 def _outputs(path: Path) -> list[str | None]:
-    return [r["output"] for r in read_run(path).records]
+    return [r.output for r in read_run(path).records]
 
 
 def main() -> int:

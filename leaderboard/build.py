@@ -57,6 +57,7 @@ from tempeval.errors import TempevalError
 from tempeval.groups import GroupSummary, summarize_groups
 from tempeval.leaderboard.chance import Chance, chance_level, group_chance
 from tempeval.leaderboard.thumbnails import THUMBS_DIR, Strip, frame_strips
+from tempeval.records import RunRecord
 from tempeval.results import SCHEMA_VERSION, RunSummary, find_run_files, read_run, summarize
 from tempeval.rows import RowIdentity, row_identities
 from tempeval.scoring.metrics import MetricValue
@@ -922,7 +923,7 @@ def _write_site(out: Path, data: dict[str, Any]) -> None:
 
 
 def _write_samples(
-    path: Path, run_id: str, records: Sequence[Mapping[str, Any]], strips: Mapping[int, Strip] | None = None
+    path: Path, run_id: str, records: Sequence[RunRecord], strips: Mapping[int, Strip] | None = None
 ) -> None:
     """The sample browser's data of one run, as a script that files it under its run id.
 
@@ -931,7 +932,7 @@ def _write_samples(
     ``strips`` a row to its frame strip (pictures and times, or why there are none).
     """
     try:
-        rows: list[Any] = [(*_SAMPLE_ROW(record), stream_view(record)) for record in records]
+        rows: list[Any] = [(*_SAMPLE_ROW(record), stream_view(record)) for record in records]  # from the JSON objects
     except KeyError:  # a record without one of the fields (an older run file)
         rows = [[*(record.get(name) for name in SAMPLE_FIELDS), stream_view(record)] for record in records]
     cut: dict[int, int] = {}

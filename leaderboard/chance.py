@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tempeval.records import RunRecord
+
 BINARY_FORMATS = ("yes_no", "true_false")
 ALL_RIGHT_METRICS = ("pairwise_accuracy", "pair_consistency")
 
@@ -30,7 +32,7 @@ class Chance:
         return {"value": None if self.value is None else round(self.value, 4), "rule": self.rule}
 
 
-def chance_level(header: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> Chance:
+def chance_level(header: Mapping[str, Any], records: Sequence[RunRecord]) -> Chance:
     """The chance level of the run's headline metric (see the module docstring)."""
     headline = str(header.get("headline") or "accuracy")
     if header.get("task_kind") == "grounding":
@@ -54,21 +56,20 @@ def chance_level(header: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
     return Chance(None, f"none: not defined for the headline metric {headline}")
 
 
-def _guess_odds(record: Mapping[str, Any], header: Mapping[str, Any]) -> float | None:
-    answer_format = record.get("answer_format") or header.get("answer_format")
+def _guess_odds(record: RunRecord, header: Mapping[str, Any]) -> float | None:
+    answer_format = record.answer_format or header.get("answer_format")
     if answer_format in BINARY_FORMATS:
         return 0.5
-    choices = record.get("choices") or ()
+    choices = record.choices
     if answer_format == "letter" and len(choices) >= 2:
         return 1.0 / len(choices)
     return None
 
 
-def _by_key(records: Sequence[Mapping[str, Any]], odds: Sequence[float], key: str) -> dict[str, list[float]]:
+def _by_key(records: Sequence[RunRecord], odds: Sequence[float], key: str) -> dict[str, list[float]]:
     groups: dict[str, list[float]] = {}
     for record, p in zip(records, odds, strict=True):
-        meta = record.get("meta") or {}
-        groups.setdefault(str(meta.get(key, record.get("sample_id"))), []).append(p)
+        groups.setdefault(str((record.meta or {}).get(key, record.sample_id)), []).append(p)
     return groups
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tempeval.records import RunRecord
 from tempeval.video import VideoError, read_frames
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class Strip:
         return {"files": list(self.files), "times": list(self.times), "note": self.note}
 
 
-def frame_strips(records: Sequence[Mapping[str, Any]], run_path: Path, site: Path) -> dict[int, Strip]:
+def frame_strips(records: Sequence[RunRecord], run_path: Path, site: Path) -> dict[int, Strip]:
     """Record index -> its frame strip, for the first :data:`STRIP_SAMPLES` records that saw frames."""
     strips: dict[int, Strip] = {}
     wanted: dict[Path, list[tuple[int, list[int], list[float]]]] = {}
@@ -53,9 +54,9 @@ def frame_strips(records: Sequence[Mapping[str, Any]], run_path: Path, site: Pat
         if not indices:
             strips[index] = Strip(note="no frame indices in this record (a run file from before they were kept)")
             continue
-        video = _video_path(record.get("video"), run_path)
+        video = _video_path(record.video, run_path)
         if video is None:
-            strips[index] = Strip(note=f"frames not shown: video {record.get('video') or '(none recorded)'} is not "
+            strips[index] = Strip(note=f"frames not shown: video {record.video or '(none recorded)'} is not "
                                        "on the machine that built this site")
             continue
         wanted.setdefault(video, []).append((index, indices, times))
@@ -71,10 +72,10 @@ def frame_strips(records: Sequence[Mapping[str, Any]], run_path: Path, site: Pat
     return dict(sorted(strips.items()))
 
 
-def _shown(record: Mapping[str, Any]) -> tuple[list[int], list[float]]:
+def _shown(record: RunRecord) -> tuple[list[int], list[float]]:
     """The stream indices and true times of the frames shown, thinned to :data:`STRIP_FRAMES` evenly spaced."""
-    indices = [int(i) for i in record.get("frame_indices") or () if isinstance(i, int)]
-    times = [float(t) for t in record.get("frame_times") or ()]
+    indices = [int(i) for i in record.frame_indices if isinstance(i, int)]
+    times = [float(t) for t in record.frame_times]
     if not indices or len(times) != len(indices):
         return [], []
     if len(indices) > STRIP_FRAMES:

@@ -30,6 +30,7 @@ pass per video, so each video is decoded once for all variants.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -43,10 +44,19 @@ import numpy as np
 
 from tempeval import registry
 from tempeval.adapter import Adapter
-from tempeval.errors import RunFileError, TempevalError
+from tempeval.errors import TempevalError
 from tempeval.loaders import load_samples
 from tempeval.results import read_run, rows_of
-from tempeval.runner import RunOptions, frame_policy, frame_source_for, model_slug, run_path, run_task
+from tempeval.runner import (
+    RunOptions,
+    RunPlan,
+    frame_policy,
+    frame_source_for,
+    model_slug,
+    open_run,
+    plan_run,
+    run_path,
+)
 from tempeval.scoring.metrics import (
     BOOTSTRAP_RESAMPLES,
     MetricValue,
@@ -178,7 +188,7 @@ def pick_frame(
 class PickedFrameSource(FrameSource):
     """A view of a shared :class:`FrameSource` that shows each sample the one frame ``pick`` chooses.
 
-    ``run_task`` asks it for frames as usual. It narrows each sample's clip to the instant of the chosen frame (a
+    The runner asks it for frames as usual. It narrows each sample's clip to the instant of the chosen frame (a
     zero-length clip, whose one uniform frame is exactly that frame) and lets the shared source decode and cache
     it. So the sampler still picks every frame, the record's frame times are those really shown, and the prompt
     (question, stated duration) stays the same as in every other variant. Decoding statistics (``passes``,
@@ -573,18 +583,9 @@ def _source_for(variant: Variant, shared: FrameSource, seed: int, times: Mapping
     return PickedFrameSource(shared, variant.pick, seed=seed, times=times if variant.pick == "handpicked" else None)
 
 
-def _variant_options(variant: Variant, task: Task, run: RunOptions, *, limit: int, fresh: bool) -> RunOptions:
-    return dataclasses.replace(
-        run, frames=variant.frames, run_name=variant.task_of(task).name, limit=limit, fresh=fresh, made_by="diagnose"
-    )
-
-
-def _answered(path: Path) -> set[str]:
-    """Samples already answered without error in a run file (an estimate for planning; the runner decides)."""
-    try:
-        return {r["sample_id"] for r in read_run(path).records if r.get("error") is None}
-    except RunFileError:
-        return set()  # missing, torn or foreign: the runner says what is wrong when it gets there
+def _variant_options(variant: Variant, task: Task, run: RunOptions, *, limit: int | None) -> RunOptions:
+    return dataclasses.replace(run, frames=variant.frames, run_name=variant.task_of(task).name, limit=limit,
+                               made_by="diagnose")
 
 
 def _run_variants(
@@ -595,41 +596,40 @@ def _run_variants(
     target: _Target,
     handpicked: Mapping[str, float],
 ) -> None:
-    """Run every variant over ``samples``, chunk by chunk, decoding each chunk's frames for all variants at once."""
+    """Run every variant over ``samples``, chunk by chunk, decoding each chunk's frames for all variants at once.
+
+    Each variant's run file is opened once (planned, locked, read for resuming) and every chunk goes through the
+    runner's entry point into it, so a chunk costs neither a reload of the samples nor a re-read of the file.
+    """
     run = target.run
     sources = {v.name: _source_for(v, shared, run.seed, handpicked) for v in variants}
-    todo = {
-        v.name: {s.id for s in samples}
-        - (set() if run.fresh else _answered(run_path(run.out_dir, target.model, v.task_of(task), label=run.label)))
-        for v in variants
-    }
-    step = max(CHUNK_SAMPLES, target.adapter.batch_size)
-    for start in range(0, len(samples), step):
-        end = min(start + step, len(samples))
-        chunk = samples[start:end]
-        shared.frames_many([item for v in variants for item in _frame_items(task, v, chunk, sources, todo, run)])
-        for variant in variants:
-            # The last chunk always runs (limit = all samples): whatever the estimate missed is done there.
-            if end < len(samples) and not any(s.id in todo[variant.name] for s in chunk):
-                continue
-            options = _variant_options(variant, task, run, limit=end, fresh=run.fresh and start == 0)
-            run_task(variant.task_of(task), target.adapter, target.model, options, frame_source=sources[variant.name])
+    with contextlib.ExitStack() as stack:
+        opened = {
+            v.name: stack.enter_context(open_run(plan_run(
+                v.task_of(task), target.adapter, target.model, _variant_options(v, task, run, limit=run.limit)
+            ), target.adapter))
+            for v in variants
+        }
+        todo = {name: {s.id: s for s in variant_run.pending} for name, variant_run in opened.items()}
+        step = max(CHUNK_SAMPLES, target.adapter.batch_size)
+        for start in range(0, len(samples), step):
+            chunk = samples[start : start + step]
+            wanted = [_frame_items(opened[v.name].plan, chunk, sources[v.name], todo[v.name]) for v in variants]
+            shared.frames_many([item for items in wanted for item in items])
+            for variant in variants:
+                pending = [todo[variant.name][s.id] for s in chunk if s.id in todo[variant.name]]
+                if pending:
+                    opened[variant.name].answer(pending, sources[variant.name])
 
 
 def _frame_items(
-    task: Task,
-    variant: Variant,
-    chunk: Sequence[Sample],
-    sources: Mapping[str, FrameSource],
-    todo: Mapping[str, set[str]],
-    run: RunOptions,
+    plan: RunPlan, chunk: Sequence[Sample], source: FrameSource, todo: Mapping[str, Sample]
 ) -> list[_Item]:
     """What the variant's run will ask the shared source for, for the chunk's samples it has still to answer."""
-    policy = frame_policy(variant.task_of(task), _variant_options(variant, task, run, limit=0, fresh=False))
-    source = sources[variant.name]
+    policy = frame_policy(plan.task, plan.options)
     items: list[_Item] = []
     for sample in chunk:
-        if sample.video is None or sample.id not in todo[variant.name]:
+        if sample.video is None or sample.id not in todo:
             continue
         item = (sample.video, policy, sample.id)
         if isinstance(source, PickedFrameSource):

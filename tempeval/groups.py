@@ -17,6 +17,7 @@ import numpy as np
 
 from tempeval import registry
 from tempeval.judge import NEEDS_JUDGE
+from tempeval.records import RunRecord
 from tempeval.results import NO_PREDICTION, RunFile, RunSummary, rows_of, summarize
 from tempeval.scoring.metrics import MetricValue, compute, keeping_draws, mean_of_draws, percentile_interval
 
@@ -103,7 +104,7 @@ def summarize_groups(runs: Sequence[RunFile], summaries: Sequence[RunSummary]) -
 
 
 def _judge_warnings(run: RunFile, summary: RunSummary) -> list[str]:
-    needs = sum(1 for record in run.records if NEEDS_JUDGE in str(record.get("note") or ""))
+    needs = sum(1 for record in run.records if NEEDS_JUDGE in str(record.note or ""))
     if not needs:
         return []
     return [
@@ -124,11 +125,11 @@ def _headline(
     pairs = [(r, rec) for r, rec in zip(rows_of(run.records), run.records, strict=True)
              if all(r.meta.get(k) == v for k, v in where.items())]
     rows = [row for row, _ in pairs]
-    by_value: dict[str, list[dict[str, Any]]] = {}
+    by_value: dict[str, list[RunRecord]] = {}
     for row, record in pairs:
         by_value.setdefault(str(row.meta.get(by)), []).append(record)
     # No prediction at all (imported files that lack them), not failed calls: those a resume retries.
-    empty = sorted(name for name, members in by_value.items() if all(r.get("error") == NO_PREDICTION for r in members))
+    empty = sorted(name for name, members in by_value.items() if all(r.error == NO_PREDICTION for r in members))
     if not empty or len(empty) == len(by_value):
         return value, []
     official = spec.official_skips_empty and run.header.get("parser_mode") == "official"

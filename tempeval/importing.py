@@ -90,6 +90,7 @@ def _check_replaceable(path: Path, header: Mapping[str, Any]) -> None:
     """Refuse to replace anything but an earlier import of the same task for the same model."""
     if not path.exists():
         return
+    existing: Mapping[str, Any]
     try:
         existing = read_run(path).header
     except RunFileError as exc:

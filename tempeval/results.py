@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import json
 import os
 import warnings
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tempeval.errors import RunFileError
+from tempeval.records import RunHeader, RunRecord, records_from_json
 from tempeval.rows import row_identities
 from tempeval.scoring.metrics import MetricValue, Row, compute, keeping_draws
 
@@ -40,11 +42,20 @@ HEADER_DEFAULTS: Mapping[str, Any] = {"time_labels": "source"}
 
 @dataclass(frozen=True)
 class RunFile:
-    """A run file read back: its header and its records, the latest per sample, in file order."""
+    """A run file read back: its header and its records, the latest per sample, in file order.
+
+    Built from JSON objects (a header or records as dicts), it holds them typed.
+    """
 
     path: Path
-    header: dict[str, Any]
-    records: list[dict[str, Any]]
+    header: RunHeader
+    records: list[RunRecord]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.header, RunHeader):
+            object.__setattr__(self, "header", RunHeader.from_json(self.header))
+        if not all(isinstance(record, RunRecord) for record in self.records):
+            object.__setattr__(self, "records", records_from_json(self.records))
 
 
 def read_run(path: str | Path, *, repair: bool = False) -> RunFile:
@@ -81,7 +92,25 @@ def read_run(path: str | Path, *, repair: bool = False) -> RunFile:
                 ) from None
     if not lines:
         raise RunFileError(f"{path}: empty file; a run file starts with a header line. Delete it or use --fresh.")
-    parsed = [_parse_line(path, number, line) for number, line in enumerate(lines, start=1)]
+    with _collector_paused():
+        return _run_file(path, [_parse_line(path, number, line) for number, line in enumerate(lines, start=1)])
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: reading a run file makes several small objects per record, all
+    kept, which its passes would only walk again and again (a third of the time of reading a large file)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_file(path: Path, parsed: list[dict[str, Any]]) -> RunFile:
+    """The run file of its parsed lines."""
     header = parsed[0]
     if header.get("type") != "header":
         raise RunFileError(f"{path}: line 1 is not a tempeval run header (no \"type\": \"header\").")
@@ -90,13 +119,14 @@ def read_run(path: str | Path, *, repair: bool = False) -> RunFile:
             f"{path}: schema version {header.get('schema_version')} is not {SCHEMA_VERSION}, the one this "
             "tempeval reads. Use the tempeval version that wrote it, or re-run."
         )
-    latest: dict[str, dict[str, Any]] = {}
-    for number, record in enumerate(parsed[1:], start=2):
-        if record.get("type") != "record" or "sample_id" not in record:
+    latest: dict[str, RunRecord] = {}
+    for number, line in enumerate(parsed[1:], start=2):
+        if line.get("type") != "record" or "sample_id" not in line:
             raise RunFileError(f"{path}: line {number} is not a sample record (needs type 'record' and sample_id).")
-        latest.pop(record["sample_id"], None)  # re-insert to keep the order of the latest writes
-        latest[record["sample_id"]] = record
-    return RunFile(path, header, list(latest.values()))
+        record = RunRecord.from_json(line)
+        latest.pop(record.sample_id, None)  # re-insert to keep the order of the latest writes
+        latest[record.sample_id] = record
+    return RunFile(path, RunHeader.from_json(header), list(latest.values()))
 
 
 def _parse_line(path: Path, number: int, line: bytes) -> dict[str, Any]:
@@ -146,8 +176,9 @@ def config_value(header: Mapping[str, Any], name: str) -> Any:
 
 
 def frame_time_labels(record: Mapping[str, Any]) -> list[float]:
-    """The frame times the model was told, in the order shown (``frame_times`` holds the true ones). Records
-    written before labels were kept have none: the model was then told the true times."""
+    """The frame times the model was told, of a record's JSON object (:attr:`RunRecord.told_times` of a record)."""
+    if isinstance(record, RunRecord):
+        return list(record.told_times)
     labels = record.get("frame_time_labels")
     return list(labels if labels is not None else record.get("frame_times") or [])
 
@@ -207,9 +238,9 @@ class RunWriter:
         self._handle.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
         self._handle.flush()
 
-    def append(self, record: Mapping[str, Any]) -> None:
+    def append(self, record: RunRecord) -> None:
         """Write one sample record."""
-        self._write({"type": "record", **record})
+        self._write(record.to_json() if isinstance(record, RunRecord) else {"type": "record", **record})
 
     def sync(self) -> None:
         """Flush the file to disk (``fsync``)."""
@@ -227,7 +258,7 @@ class RunWriter:
         self.close()
 
 
-def write_run_file(path: Path, header: Mapping[str, Any], records: Iterable[Mapping[str, Any]]) -> Path:
+def write_run_file(path: Path, header: Mapping[str, Any], records: Iterable[RunRecord]) -> Path:
     """Write a whole run file at once, atomically: the old file stays whole until the new one is complete.
 
     The records go to a temporary file beside ``path``, which is synced to disk and then renamed onto ``path``;
@@ -239,7 +270,7 @@ def write_run_file(path: Path, header: Mapping[str, Any], records: Iterable[Mapp
     try:
         with RunWriter(temporary, header) as writer:
             for record in records:
-                writer.append({key: value for key, value in record.items() if key != "type"})
+                writer.append(record)
             writer.sync()
         os.replace(temporary, path)
     finally:
@@ -342,24 +373,23 @@ class RunSummary:
         }
 
 
-def rows_of(records: list[dict[str, Any]]) -> list[Row]:
+def rows_of(records: Sequence[RunRecord]) -> list[Row]:
     """Metric rows from run records: errors and unparseable outputs count 0."""
     rows = []
-    for record in records:
-        meta = dict(record.get("meta") or {})
-        meta.setdefault("video_id", record.get("video_id") or record["sample_id"])
-        error = record.get("error") is not None
-        value = 0.0 if error or record.get("score") is None else float(record["score"])
+    for record in records_from_json(records):
+        meta = dict(record.meta or {})
+        meta.setdefault("video_id", record.video_id or record.sample_id)
+        value = 0.0 if record.failed or record.score is None else float(record.score)
         rows.append(
             Row(
-                record["sample_id"],
+                record.sample_id,
                 value,
-                bool(record.get("parsed", not error)),
-                error,
+                bool(record.was_parsed),
+                record.failed,
                 meta,
-                answer=record.get("answer"),
-                target=record.get("target"),
-                output=record.get("output"),
+                answer=record.answer,
+                target=record.target,
+                output=record.output,
             )
         )
     return rows
@@ -416,7 +446,7 @@ def summarize(run: RunFile, *, headline_draws: bool = False) -> RunSummary:
         samples=_expected_samples(header, len(records)),
         partial=_is_partial(header, len(records)),
         shard=str(header["shard"]) if header.get("shard") else None,
-        truncated=sum(1 for r in records if r.get("finish_reason") == "length" and r.get("error") is None),
+        truncated=sum(1 for r in records if r.finish_reason == "length" and not r.failed),
         error_counts=_error_counts(records),
         label=str(header["label"]) if header.get("label") else None,
         row=str(header.get("label") or header.get("model")),
@@ -436,15 +466,15 @@ def with_rows(runs: Sequence[RunFile], summaries: Sequence[RunSummary]) -> list[
     return [dataclasses.replace(s, row=row.display) for s, row in zip(summaries, rows, strict=True)]
 
 
-def _error_counts(records: Iterable[Mapping[str, Any]]) -> tuple[tuple[str, int], ...]:
+def _error_counts(records: Iterable[RunRecord]) -> tuple[tuple[str, int], ...]:
     """Distinct error messages with their counts, most frequent first. Messages that differ only in the sample's
     video file (a folder of missing videos) count as one, named with one of the files as an example."""
     counts: Counter[str] = Counter()
     example: dict[str, str] = {}
     for record in records:
-        if record.get("error") is None:
+        if record.error is None:
             continue
-        message, video = str(record["error"]), record.get("video")
+        message, video = str(record.error), record.video
         if isinstance(video, str) and video and video in message:
             message = message.replace(video, "<video>")
             example.setdefault(message, video)

@@ -6,11 +6,12 @@ answered in the run file are not sent again, errored ones are.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tempeval.judge import ModelJudge
 from tempeval.loaders import LoadOptions, load_samples
 from tempeval.prefetch import Prefetcher
 from tempeval.prompt import answer_format_of, check_template, prompt_sha, render
+from tempeval.records import RunRecord
 from tempeval.results import (
     SCHEMA_VERSION,
     RunSummary,
@@ -192,7 +194,34 @@ def run_task(
     frame_source: FrameSource | None = None,
 ) -> RunSummary:
     """Run (or resume) ``model`` on ``task`` and return the summary of the whole run file."""
-    options = options or RunOptions()
+    plan = plan_run(task, adapter, model, options or RunOptions())
+    with open_run(plan, adapter) as run:
+        # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
+        run.answer(run.pending, frame_source or frame_source_for(plan.options))
+    return summarize(read_run(plan.path))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do, before anything is read or written: its task, samples, file and header."""
+
+    task: Task
+    """The task as run (the derived task under a ``--protocol``)."""
+    model: str
+    options: RunOptions
+    """The run's options, with the frame policy the adapter allows (the one recorded)."""
+    samples: list[Sample]
+    """Every sample the run file should end with (after limit, protocol and shard)."""
+    path: Path
+    header: dict[str, Any]
+
+
+def plan_run(task: Task, adapter: Adapter, model: str, options: RunOptions) -> RunPlan:
+    """The plan of running ``model`` on ``task``: its samples loaded, its header built, its file named.
+
+    Raises:
+        TempevalError: a bad limit, template or generation setting, or an adapter the task cannot use.
+    """
     if options.limit is not None and options.limit < 1:
         raise TempevalError(f"limit must be at least 1 sample, got {options.limit}; leave it out to run every sample.")
     check_template(task)
@@ -229,34 +258,66 @@ def run_task(
         header.update(shard=str(options.shard), shard_samples=len(samples))
     if skipped:  # never silently a smaller denominator
         header["skipped_records"] = {"count": len(skipped), "first": skipped[:SKIPPED_SHOWN]}
-    _, scorer = scorer_for(header)
+    return RunPlan(task, model, options, list(samples), path, header)
+
+
+class OpenRun:
+    """A run file held open for writing, its lock held (:func:`open_run`): :meth:`answer` runs samples into it."""
+
+    def __init__(
+        self, plan: RunPlan, adapter: Adapter, pending: list[Sample], writer: RunWriter, judge: ModelJudge | None
+    ) -> None:
+        self.plan = plan
+        self.adapter = adapter
+        self.pending = pending
+        """The plan's samples the file does not yet answer (all of them for a fresh run)."""
+        self._writer = writer
+        self._judge = judge
+        _, self._scorer = scorer_for(plan.header)
+
+    def answer(self, samples: Sequence[Sample], source: FrameSource) -> None:
+        """Run ``samples`` (pending ones) through the adapter, decoding their frames from ``source``, and write
+        each one's scored record as its answer arrives: the one place records are written."""
+        plan = self.plan
+        with _progress(len(samples), f"{plan.model} · {plan.task.name}", plan.options.progress) as bar:
+
+            def write(record: RunRecord) -> None:
+                self._writer.append(score_record(record, self._scorer, self._judge))
+                bar.update(1)
+
+            if plan.task.kind == "streaming":  # streams have their own loop (tempeval.streaming.run)
+                run_streams(plan.task, self.adapter, samples, source, plan.options, write)
+                return
+            for record in _run_records(plan.task, self.adapter, samples, source, plan.options):
+                write(record)
+
+
+@contextlib.contextmanager
+def open_run(plan: RunPlan, adapter: Adapter) -> Iterator[OpenRun]:
+    """Lock the plan's run file, check that an existing one can be resumed into, and hold it open for writing.
+
+    Raises:
+        RunFileError: the file is being written by another process, or was written with another configuration.
+        TempevalError: none of the pending samples' videos exist.
+    """
     # The lock comes first: reading (and repairing a torn last line of) a file another process is writing would
     # truncate that writer's file.
-    with run_lock(path):
-        judge = ModelJudge(options.judge, options.judge_args) if options.judge else None
-        header["judge_args"] = judge.describe() if judge is not None else None  # a resume field, checked next
-        done = set() if options.fresh else _finished_ids(path, header)
-        pending = [s for s in samples if s.id not in done]
-        if len(pending) < len(samples):
-            print(f"resuming: {len(samples) - len(pending)} of {len(samples)} done ({path})", file=sys.stderr)
-        _check_videos_exist(task, pending)
-        # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
-        source = frame_source or frame_source_for(options)
-        writer = RunWriter(path, header if options.fresh or not path.exists() else None)
+    with run_lock(plan.path):
+        judge = ModelJudge(plan.options.judge, plan.options.judge_args) if plan.options.judge else None
         try:
-            with _progress(len(pending), f"{model} · {task.name}", options.progress) as bar:
-
-                def write(record: dict[str, Any]) -> None:
-                    writer.append(score_record(record, scorer, judge))
-                    bar.update(1)
-
-                records = run_streams if task.kind == "streaming" else _stream_records
-                records(task, adapter, pending, source, options, write)
+            plan.header["judge_args"] = judge.describe() if judge is not None else None  # a resume field
+            done = _finished_ids(plan.path, plan.header, plan.options)
+            pending = [s for s in plan.samples if s.id not in done]
+            if len(pending) < len(plan.samples):
+                print(f"resuming: {len(plan.samples) - len(pending)} of {len(plan.samples)} done ({plan.path})",
+                      file=sys.stderr)
+            _check_videos_exist(plan.task, pending)
+            fresh = plan.options.fresh or not plan.path.exists()
+            with RunWriter(plan.path, plan.header if fresh else None) as writer:
+                yield OpenRun(plan, adapter, pending, writer, judge)
         finally:
-            writer.close()
             if judge is not None:
                 judge.close()
-        return summarize(read_run(path))
 
 
 def _check_capabilities(task: Task, adapter: Adapter) -> None:
@@ -282,9 +343,10 @@ def _check_videos_exist(task: Task, pending: Sequence[Sample]) -> None:
     )
 
 
-def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
-    """Samples already answered without error in an existing run file of the same configuration."""
-    if not path.exists():
+def _finished_ids(path: Path, header: dict[str, Any], options: RunOptions) -> set[str]:
+    """Samples already answered without error in an existing run file of the same configuration (none when the
+    run starts afresh)."""
+    if options.fresh or not path.exists():
         return set()
     existing = read_run(path, repair=True)
     differing = config_differences(existing.header, header)
@@ -298,7 +360,7 @@ def _finished_ids(path: Path, header: dict[str, Any]) -> set[str]:
             "pass --label NAME to keep this run beside it as a row of its own (in a NAME folder), --fresh to "
             "overwrite it, or --out to write elsewhere."
         )
-    return {r["sample_id"] for r in existing.records if r.get("error") is None}
+    return {r.sample_id for r in existing.records if not r.failed}
 
 
 def _video_groups(samples: Sequence[Sample]) -> list[list[Sample]]:
@@ -356,28 +418,31 @@ def _with_sizes(prepared: list[_Prepared]) -> list[tuple[_Prepared, int]]:
     return sized
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """A request handed to the adapter and not yet answered, kept for its record without its pixels."""
+
+    sample: Sample
+    request: Request
+    duration_s: float | None
+
+
 class _Feed:
     """The requests handed to the adapter (a :class:`~tempeval.adapter.RequestFeed`), taken in order from the
-    prefetcher. A sample that could not be prepared is recorded here as an error, right after the answer of the
-    request before it, so that records come in the same order for any number of decode workers."""
+    prefetcher. It writes nothing: a sample that could not be prepared becomes an error record held until the
+    answer of the request before it (:meth:`settle`), so that records come in the same order for any number of
+    decode workers."""
 
-    def __init__(
-        self,
-        prefetch: Prefetcher[list[Sample], _Prepared],
-        task: Task,
-        record: Callable[[dict[str, Any]], None],
-        batch_bytes: int,
-    ) -> None:
+    def __init__(self, prefetch: Prefetcher[list[Sample], _Prepared], task: Task, batch_bytes: int) -> None:
         self.batch_bytes = batch_bytes
-        self.sent: dict[str, tuple[Sample, Request, float | None]] = {}
-        """Requests handed over and not yet answered, kept without their pixels."""
-        self.after: dict[str, list[dict[str, Any]]] = {}
-        """Error records to write once the answer to the sample named is written."""
+        self.sent: dict[str, _Sent] = {}
+        """Requests handed over and not yet answered."""
         self.failure: str | None = None
         """Why preparing stopped (a bug in preparing: the rest of the samples are marked with it)."""
+        self._held: dict[str | None, list[RunRecord]] = {}
+        """Error records to write once the answer to the sample named is written (``None``: before any)."""
         self._prefetch = prefetch
         self._task = task
-        self._record = record
         self._last_sent: str | None = None
 
     def __iter__(self) -> _Feed:
@@ -394,74 +459,82 @@ class _Feed:
                 self.close()
                 raise StopIteration from exc
             if request is not None:
-                self.sent[sample.id] = (sample, _without_pixels(request), duration)
+                self.sent[sample.id] = _Sent(sample, _without_pixels(request), duration)
                 self._last_sent = sample.id
                 return request
-            entry = build_record(self._task, sample, Prediction(sample.id, None, error=error), None, duration)
-            if self._last_sent in self.sent:
-                self.after.setdefault(self._last_sent, []).append(entry)
-            else:
-                self._record(entry)
+            failed = build_record(self._task, sample, Prediction(sample.id, None, error=error), None, duration)
+            waits_on = self._last_sent if self._last_sent in self.sent else None
+            self._held.setdefault(waits_on, []).append(failed)
 
     def ready(self) -> bool:
         """Whether the next request is prepared (or the samples are done)."""
         return self._prefetch.ready()
 
-    def answered(self, sample_id: str) -> None:
-        """Write the error records that wait on this sample's answer."""
-        for entry in self.after.pop(sample_id, []):
-            self._record(entry)
+    def settle(self, prediction: Prediction) -> list[RunRecord]:
+        """The records an answer completes, in order: errors held before it, its own, the errors after it. An
+        answer to no request handed over (or to one already answered) completes only the held errors."""
+        records = self._held.pop(None, [])
+        sent = self.sent.pop(prediction.sample_id, None)
+        if sent is not None:
+            records.append(build_record(self._task, sent.sample, prediction, sent.request, sent.duration_s))
+            records += self._held.pop(sent.sample.id, [])
+        return records
+
+    def unanswered(self, error: str) -> list[RunRecord]:
+        """Records for every request handed over and never answered (``error`` on each) and the errors held."""
+        records = self._held.pop(None, [])
+        for sent in self.sent.values():
+            prediction = Prediction(sent.sample.id, None, error=error)
+            records.append(build_record(self._task, sent.sample, prediction, sent.request, sent.duration_s))
+            records += self._held.pop(sent.sample.id, [])
+        self.sent.clear()
+        for held in self._held.values():
+            records += held
+        self._held.clear()
+        return records
 
     def close(self) -> None:
         """Decode nothing more."""
         self._prefetch.close()
 
 
-def _stream_records(
-    task: Task,
-    adapter: Adapter,
-    pending: Sequence[Sample],
-    source: FrameSource,
-    options: RunOptions,
-    write: Callable[[dict[str, Any]], None],
-) -> None:
-    """Feed requests to the adapter as it asks for them and write each record as its answer arrives.
+def _run_records(
+    task: Task, adapter: Adapter, pending: Sequence[Sample], source: FrameSource, options: RunOptions
+) -> Iterator[RunRecord]:
+    """The run as one loop: samples are prepared (decoded) ahead of the adapter, queued, answered, and each
+    answer's (unscored) record is yielded as it arrives, for the caller to score and write.
 
     Frames are decoded ahead of the adapter, one video per task on ``options.decode_workers`` threads, bounded by
     ``options.max_inflight_bytes``: half for the requests prepared and not yet taken, half for the batch the
-    adapter holds. A sample whose video cannot be read, or whose request cannot be prepared, is written as an
-    error; an adapter that crashes or skips a sample leaves an error on each sample it did not answer, and samples
-    never prepared after a crash are marked without decoding their videos. Every pending sample gets exactly one
+    adapter holds. A sample whose video cannot be read, or whose request cannot be prepared, is an error record;
+    an adapter that crashes or skips a sample leaves an error on each sample it did not answer, and samples never
+    prepared after a crash are marked without decoding their videos. Every pending sample gets exactly one
     record, or the run fails loudly.
 
     Raises:
-        TempevalError: when, after all that, the records written do not match the pending samples (a bug).
+        RepeatedFailureError: after ``options.max_consecutive_errors`` identical request errors in a row.
+        TempevalError: when, after all that, the records do not match the pending samples (a bug).
     """
-    written: set[str] = set()
-
-    def record(entry: dict[str, Any]) -> None:
-        written.add(entry["sample_id"])
-        write(entry)
-
-    workers = decode_workers(options)
     half_budget = max(1, options.max_inflight_bytes // 2)
-    prefetch: Prefetcher[list[Sample], _Prepared] = Prefetcher(
+    prefetch: Prefetcher[list[Sample], _Prepared] = Prefetcher(  # prepare
         _video_groups(pending),
         lambda group: _with_sizes(list(_prepare(task, group, source, options))),
-        workers=workers,
+        workers=decode_workers(options),
         max_bytes=half_budget,
     )
-    feed = _Feed(prefetch, task, record, batch_bytes=half_budget)
+    feed = _Feed(prefetch, task, batch_bytes=half_budget)  # queue
+    written: set[str] = set()
     failure = None
     limit = options.max_consecutive_errors or 0
     streak: tuple[str | None, int] = (None, 0)  # the last request error and how many times in a row
-    predictions = adapter.stream(feed)
+    predictions = adapter.stream(feed)  # adapter
     try:
         for prediction in predictions:
-            if prediction.sample_id in feed.sent:
-                sample, request, duration = feed.sent.pop(prediction.sample_id)
-                record(build_record(task, sample, prediction, request, duration))
-                feed.answered(sample.id)
+            answered = prediction.sample_id in feed.sent
+            for record in feed.settle(prediction):  # record
+                written.add(record.sample_id)
+                yield record
+            if answered:
                 error = prediction.error
                 streak = (error, streak[1] + 1 if error is not None and error == streak[0] else int(error is not None))
                 if limit and streak[1] >= limit:
@@ -473,18 +546,15 @@ def _stream_records(
     if limit and streak[1] >= limit:  # the run stops loudly; a re-run resumes the samples not yet written
         getattr(predictions, "close", lambda: None)()
         raise RepeatedFailureError(_repeated_failure(adapter, limit, str(streak[0])))
-    for sample, request, duration in list(feed.sent.values()):
-        error = failure or f"adapter '{adapter.name}' returned no prediction for this sample"
-        record(build_record(task, sample, Prediction(sample.id, None, error=error), request, duration))
-        feed.answered(sample.id)
-    for entries in feed.after.values():
-        for entry in entries:
-            record(entry)
-    unasked = f"adapter '{adapter.name}' stopped asking for requests before this sample"
-    for sample in pending:
+    unanswered = feed.unanswered(failure or f"adapter '{adapter.name}' returned no prediction for this sample")
+    unasked = feed.failure or failure or f"adapter '{adapter.name}' stopped asking for requests before this sample"
+    for record in unanswered:
+        written.add(record.sample_id)
+        yield record
+    for sample in pending:  # never prepared: marked from the sample alone, its video never decoded
         if sample.id not in written:
-            error = feed.failure or failure or unasked
-            record(build_record(task, sample, Prediction(sample.id, None, error=error)))
+            written.add(sample.id)
+            yield build_record(task, sample, Prediction(sample.id, None, error=unasked))
     if written != {s.id for s in pending}:
         raise TempevalError(
             f"{len(written)} record(s) written for {len(pending)} pending sample(s): the runner lost track of "
@@ -616,7 +686,7 @@ def _server_sampling(info: VideoInfo | None, sample: Sample, policy: FramePolicy
 
 def build_record(
     task: Task, sample: Sample, prediction: Prediction, request: Request | None = None, duration_s: float | None = None
-) -> dict[str, Any]:
+) -> RunRecord:
     """The (not yet scored) run record of one sample: its reference, what the model saw, and its answer."""
     answer_format = answer_format_of(task, sample)
     frames = request.frames if request else None
@@ -627,36 +697,31 @@ def build_record(
     prompt = request.prompt if request else None
     if prompt is not None and sample.context:  # a context (a transcript) is in many records: kept once, by its hash
         prompt = prompt.replace(sample.context, f"[context {prompt_sha(sample.context)}, not repeated here]")
-    record: dict[str, Any] = {
-        "sample_id": sample.id,
-        "video_id": sample.meta.get("video_id") or (Path(sample.video.path).stem if sample.video else None),
-        "video": sample.video.path if sample.video else None,
-        "question": sample.question,
-        "choices": list(sample.choices),
-        "target": sample.target,
-        "answer_format": answer_format,
-        "query_time_s": sample.query_time_s,
-        "duration_s": duration_s,
-        "meta": dict(sample.meta),
-        "prompt": prompt,
-        "prompt_sha": prompt_sha(request.prompt) if request else None,
-        "context_sha": prompt_sha(sample.context) if sample.context else None,
+    return RunRecord(
+        sample_id=sample.id,
+        video_id=sample.meta.get("video_id") or (Path(sample.video.path).stem if sample.video else None),
+        video=sample.video.path if sample.video else None,
+        question=sample.question,
+        choices=tuple(sample.choices),
+        target=sample.target,
+        answer_format=answer_format,
+        query_time_s=sample.query_time_s,
+        duration_s=duration_s,
+        meta=dict(sample.meta),
+        prompt=prompt,
+        prompt_sha=prompt_sha(request.prompt) if request else None,
+        context_sha=prompt_sha(sample.context) if sample.context else None,
         # The true time and stream index of each frame, in the order shown; the times the model was told.
-        "frame_times": [round(t, 4) for t in frames.true_timestamps] if frames else [],
-        "frame_indices": list(frames.true_indices) if frames else [],
-        "frame_time_labels": [round(t, 4) for t in frames.timestamps] if frames else [],
-        "output": output,
-        "error": prediction.error,
-        "latency_s": round(prediction.latency_s, 4),
-        "usage": dict(prediction.usage),
-    }
-    if reasoning is not None:  # kept, never parsed
-        record["reasoning"] = reasoning
-    if prediction.finish_reason is not None:
-        record["finish_reason"] = prediction.finish_reason
-    if prediction.error is None and prediction.text is None:
-        record["error"] = "no output"
-    return record
+        frame_times=tuple(round(t, 4) for t in frames.true_timestamps) if frames else (),
+        frame_indices=tuple(frames.true_indices) if frames else (),
+        frame_time_labels=tuple(round(t, 4) for t in frames.timestamps) if frames else (),
+        output=output,
+        error="no output" if prediction.error is None and prediction.text is None else prediction.error,
+        latency_s=round(prediction.latency_s, 4),
+        usage=dict(prediction.usage),
+        reasoning=reasoning,  # kept, never parsed; written only when there is some
+        finish_reason=prediction.finish_reason,
+    )
 
 
 def split_reasoning(text: str | None, tags: tuple[str, str] | None) -> tuple[str | None, str | None]:

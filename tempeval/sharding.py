@@ -13,9 +13,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from tempeval.errors import RunFileError, TempevalError
+from tempeval.records import RunRecord
 from tempeval.results import RunFile, config_differences, config_value, read_run, run_lock, write_run_file
 from tempeval.types import Sample
 
@@ -77,7 +77,7 @@ def merge(paths: Sequence[Path], out: Path) -> Path:
     if any(s.count != count for s in shards) or seen != list(range(1, count + 1)):
         raise RunFileError(f"merge needs shards 1..{count} exactly once each; got {', '.join(map(str, shards))}.")
     owner: dict[str, Path] = {}
-    records: list[dict[str, Any]] = []
+    records: list[RunRecord] = []
     for run in runs:
         expected = int(run.header.get("shard_samples", -1))
         if len(run.records) != expected:
@@ -86,15 +86,16 @@ def merge(paths: Sequence[Path], out: Path) -> Path:
                 "(the same command resumes it) before merging."
             )
         for record in run.records:
-            if record["sample_id"] in owner:
-                other = owner[record["sample_id"]]
-                raise RunFileError(f"sample {record['sample_id']} is in both {other} and {run.path}.")
-            owner[record["sample_id"]] = run.path
+            if record.sample_id in owner:
+                other = owner[record.sample_id]
+                raise RunFileError(f"sample {record.sample_id} is in both {other} and {run.path}.")
+            owner[record.sample_id] = run.path
             records.append(record)
-    header = {k: v for k, v in first.header.items() if k not in ("shard", "shard_samples")}
-    header["merged_from"] = [str(run.path) for run in runs]
-    header["samples"] = len(records)
-    header["merged_at"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    header = first.header.without("shard", "shard_samples").with_fields(
+        merged_from=[str(run.path) for run in runs],
+        samples=len(records),
+        merged_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    )
     with run_lock(out):  # written whole into a temporary file, then renamed: a kill never leaves a shorter file
         return write_run_file(out, header, records)
 

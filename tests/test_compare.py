@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,10 @@ def record(index: int, score: float | None, error: str | None = None) -> dict[st
     }
 
 
-def write(path: Path, head: dict[str, Any], records: list[dict[str, Any]]) -> Path:
+def write(path: Path, head: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> Path:
+    """A run file of JSON objects (or of a read run's header and records, as their JSON objects)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(line) + "\n" for line in (head, *records)), encoding="utf-8")
+    path.write_text("".join(json.dumps(dict(line)) + "\n" for line in (head, *records)), encoding="utf-8")
     return path
 
 

@@ -263,3 +263,32 @@ def test_paired_intervals_are_seeded_and_null_without_a_denominator() -> None:
 def test_only_multiple_choice_tasks_are_diagnosed() -> None:
     with pytest.raises(TempevalError, match="multiple-choice"):
         diagnose(registry.get_task("synth_grounding"), create_adapter("random"), "random")
+
+
+def test_variants_run_chunk_after_chunk_through_one_open_run_each(
+    load_options: LoadOptions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 8 samples (8 chunks of synth_direction's 60): each variant's file is planned, read for resuming
+    and opened once, not once per chunk (which re-read the whole file and reloaded the samples every time)."""
+    from tempeval import diagnose as diagnosis
+    from tempeval import runner
+
+    monkeypatch.setattr(diagnosis, "CHUNK_SAMPLES", 8)
+    reads: Counter[str] = Counter()
+    loads: list[str] = []
+    real_read, real_load = runner.read_run, runner.load_samples
+    monkeypatch.setattr(runner, "read_run", lambda path, **kw: reads.update([Path(path).name]) or real_read(path, **kw))
+    monkeypatch.setattr(
+        runner, "load_samples", lambda task, *a, **kw: loads.append(task.name) or real_load(task, *a, **kw)
+    )
+    options = DiagnoseOptions(frames=8, run=RunOptions(out_dir=tmp_path, load=load_options, progress=False))
+    first = diagnose(registry.get_task("synth_direction"), create_adapter("random"), "random", options)
+    assert sorted(loads) == sorted(f"synth_direction@{v}" for v in VARIANTS), "the samples loaded once per variant"
+    assert not reads, "a new variant file is never read back while it is written"
+    again = diagnose(registry.get_task("synth_direction"), create_adapter("random"), "random", options)
+    assert reads == Counter({f"synth_direction@{v}.jsonl": 1 for v in VARIANTS}), "resumed: each read once"
+    assert again.accuracy == first.accuracy and first.n == 60
+    for variant in VARIANTS:
+        run = read_run(tmp_path / "random" / f"synth_direction@{variant}.jsonl")
+        assert [r.sample_id for r in run.records] == [r.sample_id for r in read_run(
+            tmp_path / "random" / "synth_direction@original.jsonl").records], "every sample once, in dataset order"

@@ -228,10 +228,13 @@ def test_first_use_of_the_synthetic_suite_says_what_it_does(
 
 
 def test_errors_differing_only_in_the_video_count_as_one() -> None:
+    from tempeval.records import RunRecord
     from tempeval.results import _error_counts
 
-    records = [{"video": f"/d/v{i}.mp4", "error": f"video: /d/v{i}.mp4: file not found. Fetch it."} for i in range(4)]
-    records += [{"video": "/d/x.mp4", "error": "video: /d/x.mp4: has no frames."}, {"video": "/d/y.mp4", "error": None}]
+    records = [RunRecord(f"s{i}", video=f"/d/v{i}.mp4", error=f"video: /d/v{i}.mp4: file not found. Fetch it.")
+               for i in range(4)]
+    records += [RunRecord("x", video="/d/x.mp4", error="video: /d/x.mp4: has no frames."),
+                RunRecord("y", video="/d/y.mp4", error=None)]
     assert _error_counts(records) == (
         ("video: <video>: file not found. Fetch it. (<video>: e.g. /d/v0.mp4)", 4),
         ("video: /d/x.mp4: has no frames.", 1),

@@ -15,6 +15,7 @@ from typing import Any
 
 from tempeval.errors import TempevalError
 from tempeval.judge import JudgeError, ModelJudge, RecordJudge
+from tempeval.records import RunRecord
 from tempeval.results import RunFile, RunWriter
 from tempeval.scoring.scorers import Judge, Reference, Scorer, get_scorer
 from tempeval.types import Score
@@ -31,43 +32,48 @@ def scorer_for(header: Mapping[str, Any], mode: str | None = None) -> tuple[str,
     return chosen, get_scorer(scorers[chosen])
 
 
-def reference_of(record: Mapping[str, Any], judge: Judge | None = None) -> Reference:
+def reference_of(record: RunRecord, judge: Judge | None = None) -> Reference:
     """The scorer's view of a record."""
+    if record.answer_format is None:
+        raise TempevalError(f"record {record.sample_id} has no answer_format: it cannot be scored (not a run record).")
     return Reference(
-        answer_format=record["answer_format"],
-        target=record.get("target"),
-        choices=tuple(record.get("choices") or ()),
-        sample_id=str(record.get("sample_id", "")),
-        question=record.get("question") or "",
-        duration_s=record.get("duration_s"),
-        meta=record.get("meta") or {},
+        answer_format=record.answer_format,
+        target=record.target,
+        choices=tuple(record.choices),
+        sample_id=record.sample_id,
+        question=record.question or "",
+        duration_s=record.duration_s,
+        meta=record.meta,
         judge=judge,
         stream=record.get("stream"),
     )
 
 
-def score_record(record: dict[str, Any], scorer: Scorer, judge: ModelJudge | None = None) -> dict[str, Any]:
+def score_record(
+    record: RunRecord | Mapping[str, Any], scorer: Scorer, judge: ModelJudge | None = None
+) -> RunRecord:
     """The record with answer, parsed, score and note set by ``scorer`` (errors stay unscored).
 
-    ``judge`` is the live judge; replies logged in the record are reused before it is asked.
+    ``judge`` is the live judge; replies logged in the record are reused before it is asked. A record's JSON
+    object is read as its record.
     """
-    if record.get("error") is not None or record.get("output") is None:
-        return {**record, "answer": None, "parsed": False, "score": None}
-    record_judge = RecordJudge(record.get("judge_calls") or (), judge)
+    if not isinstance(record, RunRecord):
+        record = RunRecord.from_json(record)
+    if record.error is not None or record.output is None:
+        return record.with_fields(answer=None, parsed=False, score=None)
+    record_judge = RecordJudge(record.judge_calls, judge)
     try:
-        score = scorer(record["output"], reference_of(record, record_judge))
+        score = scorer(record.output, reference_of(record, record_judge))
     except JudgeError as exc:  # no judge reply to be had: unparseable and counted, asked again on re-scoring
         score = Score(0.0, None, parsed=False, explanation=str(exc))
-    scored = {**record, "answer": score.answer, "parsed": score.parsed, "score": score.value, "note": score.explanation}
-    if record_judge.log:
-        scored["judge_calls"] = record_judge.log
-    return scored
+    scored = record.with_fields(answer=score.answer, parsed=score.parsed, score=score.value, note=score.explanation)
+    return scored.with_fields(judge_calls=tuple(record_judge.log)) if record_judge.log else scored
 
 
 def rescore(run: RunFile, mode: str | None = None, judge: ModelJudge | None = None) -> RunFile:
     """A run with every record scored again by the current scorers (in ``mode``, default the header's)."""
     chosen, scorer = scorer_for(run.header, mode)
-    header = {**run.header, "parser_mode": chosen}
+    header = run.header.with_fields(parser_mode=chosen)
     return replace(run, header=header, records=[score_record(r, scorer, judge) for r in run.records])
 
 
@@ -79,14 +85,14 @@ def save_judge_calls(original: RunFile, rescored: RunFile) -> int:
     (stored scores always follow the header's mode).
     """
     same_mode = rescored.header.get("parser_mode") == original.header.get("parser_mode")
-    before = {r["sample_id"]: r for r in original.records}
+    before = {r.sample_id: r for r in original.records}
     gained = [
-        r if same_mode else {**before[r["sample_id"]], "judge_calls": r["judge_calls"]}
+        r if same_mode else before[r.sample_id].with_fields(judge_calls=r.judge_calls)
         for r in rescored.records
-        if len(r.get("judge_calls") or ()) > len(before[r["sample_id"]].get("judge_calls") or ())
+        if len(r.judge_calls) > len(before[r.sample_id].judge_calls)
     ]
     if gained:
         with RunWriter(original.path, None) as writer:
             for record in gained:
-                writer.append({key: value for key, value in record.items() if key != "type"})
+                writer.append(record)
     return len(gained)

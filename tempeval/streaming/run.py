@@ -38,6 +38,7 @@ from tempeval.types import Prediction, Sample
 
 if TYPE_CHECKING:
     from tempeval.adapter import Adapter
+    from tempeval.records import RunRecord
     from tempeval.runner import RunOptions
     from tempeval.task import Task
     from tempeval.video import FrameSource
@@ -138,7 +139,7 @@ def run_streams(
     pending: Sequence[Sample],
     source: FrameSource,
     options: RunOptions,
-    write: Callable[[dict[str, Any]], None],
+    write: Callable[[RunRecord], None],
 ) -> None:
     """Watch every pending stream and write its record (the runner holds the lock and scores each record)."""
     from tempeval.runner import frame_policy
@@ -200,7 +201,7 @@ def stream_record(
     rule: TimingRule,
     *,
     error: str | None = None,
-) -> dict[str, Any]:
+) -> RunRecord:
     """The (not yet scored) record of one stream: the common record fields (``build_record``) with the stream's
     own, which :func:`stream_fields` alone produces."""
     from tempeval.runner import build_record
@@ -209,8 +210,7 @@ def stream_record(
     text = responses_text(log) if log is not None else None
     latency = sum(entry.latency_s for entry in log.entries) if log is not None else 0.0
     record = build_record(task, sample, Prediction(sample.id, text if error is None else None, error, latency))
-    record.update(stream_fields(log, session, rule))
-    return record
+    return record.with_fields(**stream_fields(log, session, rule))
 
 
 def stream_fields(log: StreamLog | None, session: StreamSession, rule: TimingRule) -> Mapping[str, Any]:
