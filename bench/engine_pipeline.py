@@ -61,7 +61,7 @@ from tempeval.types import Sample, VideoRef  # noqa: E402
 FPS = 30
 QUESTIONS_PER_VIDEO = 4
 SIZES = {"360p": (640, 360), "720p": (1280, 720)}
-RSS_BUDGET = 128 << 20
+RSS_BUDGET = 64 << 20  # under the distinct frames of the smaller (quick) dataset, so both sizes fill it
 TASK_YAML = """\
 name: engine_bench
 version: 1
@@ -280,7 +280,7 @@ def measure(config: Config, work: Path, seconds: float) -> dict[str, Any]:
     assert summary.errors == 0, f"{summary.errors} errors"
     if config.engine_loop == "openai":
         Engine.busy_s = config.engine_s * summary.n / config.concurrency
-    engine_total = config.engine_s * summary.n
+    engine_total = config.engine_s * summary.n / (config.concurrency if config.engine_loop == "openai" else 1)
     return {
         **asdict(config),
         "samples": summary.n,
@@ -354,7 +354,7 @@ def configs(quick: bool, issue: bool) -> list[Config]:
         Config("decode-bound 360p w1", "360p", videos, engine_s=0.002, workers=1),
         Config("decode-bound 360p w2", "360p", videos, engine_s=0.002, workers=2),
         Config("decode-bound 720p w2", "720p", max(2, videos // 3), engine_s=0.002, workers=2),
-        # memory: flat in the dataset size and in batch_size, with an engine slow enough to fill a 128 MiB budget
+        # memory: flat in the dataset size and in batch_size, with an engine slow enough to fill a 64 MiB budget
         Config("rss 360p x1 b1024", "360p", videos, engine_s=0.05, workers=2, max_inflight_bytes=RSS_BUDGET),
         Config("rss 360p x2 b1024", "360p", 2 * videos, engine_s=0.05, workers=2, max_inflight_bytes=RSS_BUDGET),
         Config("rss 360p x1 b32", "360p", videos, engine_s=0.05, workers=2, batch_size=32,
@@ -369,22 +369,24 @@ def main() -> None:
                         help="only the issue's setting (48 videos of 20 s, engine 0.04 s, streamed and batched)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each video (default 10 s)")
     parser.add_argument("--work", type=Path, help="folder for the videos and runs (default: a temporary one)")
+    parser.add_argument("--only", help="run only the rows whose label contains this text")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a child process: one configuration as JSON
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="tempeval-engine-"))
     if args.one:
         print(json.dumps(measure(Config(**json.loads(args.one)), work, args.seconds)))
         return
-    print("Scheduling alone (48 requests, sleeps for decoding and the engine):\n")
-    print("| decode s | engine s | workers | wall s | ideal s | wall ÷ ideal | engine busy |")
-    print("|---|---|---|---|---|---|---|")
-    for decode_s, engine_s, workers in ((0.05, 0.1, 2), (0.1, 0.01, 1), (0.1, 0.01, 2)):
-        print(scheduling(decode_s, engine_s, workers))
-    print()
+    if not (args.issue or args.only):  # (these also run on checkouts from before the pipeline)
+        print("Scheduling alone (48 requests, sleeps for decoding and the engine):\n")
+        print("| decode s | engine s | workers | wall s | ideal s | wall ÷ ideal | engine busy |")
+        print("|---|---|---|---|---|---|---|")
+        for decode_s, engine_s, workers in ((0.05, 0.1, 2), (0.1, 0.01, 1), (0.1, 0.01, 2)):
+            print(scheduling(decode_s, engine_s, workers))
+        print()
     cores = len(os.sched_getaffinity(0))
     print(f"{cores} cores; videos {args.seconds:g} s at {FPS} fps, {QUESTIONS_PER_VIDEO} questions each, 16 frames")
     results = []
-    for config in configs(args.quick, args.issue):
+    for config in [c for c in configs(args.quick, args.issue) if not args.only or args.only in c.label]:
         child = subprocess.run([sys.executable, __file__, "--one", json.dumps(asdict(config)), "--work", str(work),
                                 "--seconds", str(args.seconds)], capture_output=True, text=True, check=False)
         if child.returncode != 0:
@@ -399,7 +401,7 @@ def main() -> None:
               f"{r['engine_s_total']} | {r['busy']:.0%} | {r['decode_cpu_s']} | {r['decode_bound_ratio']} | "
               f"{r['cores']} | {r['peak_rss_mb']} | {r['run_rss_mb']} |")
     by = {r["label"]: r for r in results}
-    if args.issue:
+    if args.issue or args.only:
         return
     one, two = by["decode-bound 360p w1"], by["decode-bound 360p w2"]
     speedup = (two["samples"] / two["wall_s"]) / (one["samples"] / one["wall_s"])
