@@ -435,9 +435,10 @@ class _SamplingParamsCache:
 
 @dataclass(frozen=True)
 class _Unfinished:
-    """A request inside the engine: what its answer is recorded for, the bytes of frames it holds, when it went in."""
+    """A request inside the engine: its sample, the bytes of frames it was given (vLLM holds them, processed, until
+    it finishes; this process keeps no pixels of it), when it went in."""
 
-    request: Request
+    sample_id: str
     frame_bytes: int
     added_at: float
 
@@ -485,7 +486,7 @@ class _EngineLoop:
                         entry = self._unfinished.pop(request_id)
                         self._held -= entry.frame_bytes
                         latency = time.perf_counter() - entry.added_at
-                        yield _prediction(entry.request.sample_id, output, latency)
+                        yield _prediction(entry.sample_id, output, latency)
         finally:  # closed early (the run stopped) or the engine failed: nothing of this run keeps the GPU busy
             if self._unfinished:
                 abort = getattr(self._engine, "abort_request", None)
@@ -522,7 +523,7 @@ class _EngineLoop:
         if isinstance(returned, str) and returned != request_id:  # newer vLLM may track it by an id of its own
             self._given_ids[returned] = request_id
         nbytes = frame_bytes(request)
-        self._unfinished[request_id] = _Unfinished(request, nbytes, time.perf_counter())
+        self._unfinished[request_id] = _Unfinished(request.sample_id, nbytes, time.perf_counter())
         self._held += nbytes
 
 

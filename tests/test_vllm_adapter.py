@@ -4,9 +4,12 @@ real small video model run where vLLM and a GPU are present (``pytest -m gpu``).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import importlib.util
 import os
 import re
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,6 +324,23 @@ def test_the_engine_holds_at_most_batch_size_requests_and_the_byte_budget() -> N
     adapter, backend = fake_adapter(batch_size=5)
     assert len(list(adapter.stream([request(f"q{i}") for i in range(12)]))) == 12, "any iterable: batch_size bounds"
     assert backend.engines[0].llm_engine.most_unfinished == 5
+
+
+def test_a_request_in_the_engine_keeps_no_frames_in_this_process() -> None:
+    adapter, _ = fake_adapter()
+    alive: list[weakref.ref[Request]] = []
+
+    def requests() -> Iterator[Request]:
+        for i in range(3):
+            made = request(f"q{i}")
+            alive.append(weakref.ref(made))
+            yield made
+
+    answers = adapter.stream(requests())
+    assert next(answers).sample_id == "q0"  # all three are in the engine now (a plain iterator: all ready)
+    gc.collect()
+    assert [ref() for ref in alive] == [None] * 3, "the engine has the inputs; the adapter keeps only sample ids"
+    assert [p.sample_id for p in answers] == ["q1", "q2"]
 
 
 def test_streamed_failures_stay_with_their_samples_and_a_dead_engine_stops() -> None:
