@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from tempeval.types import Request
@@ -10,7 +11,15 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def random_answer(request: Request, rng: random.Random) -> str:
-    """A uniformly random well-formed answer to ``request``."""
+    """A uniformly random well-formed answer to ``request``; to a poll of a stream, each open question is
+    answered (a random answer of its format) or left open with even odds, and the wait token when none is."""
+    if request.poll is not None:
+        lines = [
+            f"[{query_id}] {random_answer(Request(request.sample_id, '', None, fmt, choices), rng)}"
+            for query_id, fmt, choices in request.poll.open_queries
+            if rng.random() < 0.5
+        ]
+        return "\n".join(lines) if lines else request.poll.wait_token
     kind = request.answer_format
     if kind == "letter":
         return LETTERS[rng.randrange(max(1, len(request.choices)))]
@@ -24,6 +33,12 @@ def random_answer(request: Request, rng: random.Random) -> str:
         return f"{start:.1f} - {end:.1f}"
     if kind == "number":
         return str(rng.randint(0, 5))
+    if kind == "letters":
+        count = max(1, len(request.choices))
+        return ", ".join(sorted(rng.sample(LETTERS[:count], rng.randint(1, count))))
+    if kind == "letter_window":
+        letter = LETTERS[rng.randrange(max(1, len(request.choices)))]
+        return f"{letter}, {random_answer(dataclasses.replace(request, answer_format='window'), rng)}"
     return rng.choice(("yes", "no"))
 
 
@@ -38,4 +53,8 @@ def first_answer(request: Request) -> str:
         return "TRUE"
     if kind == "window":
         return f"0.0 - {request.video_duration_s or 10.0:.1f}"
+    if kind == "letter_window":
+        return f"A, 0.0 - {request.video_duration_s or 10.0:.1f}"
+    if kind == "letters":
+        return "A"
     return "1"

@@ -98,7 +98,9 @@ def synthetic_records(task: Task, count: int, skill: float, seed: str) -> list[d
         draw = rng.random()
         error = "HTTP 503: upstream timeout" if draw > 0.99 else None
         parsed = error is None and draw < 0.97
-        if task.answer_format == "window":
+        if task.kind == "streaming":
+            target, answer, output, score = _stream_outcome(rng, skill, parsed)
+        elif task.answer_format == "window":
             score = round(rng.random() * skill * 1.6, 4) if parsed else 0.0
             target: Any = [1.0, 4.0]
             output = "2.0 - 5.0" if parsed else "somewhere in the middle"
@@ -135,6 +137,26 @@ def synthetic_records(task: Task, count: int, skill: float, seed: str) -> list[d
             }
         )
     return records
+
+
+def _stream_outcome(rng: random.Random, skill: float, parsed: bool) -> tuple[Any, Any, str, float]:
+    """A stream's (target, outcome, output, score): one event due at 4-6 s, answered on time with probability
+    ``skill``, and one count asked at 8 s, right with probability ``skill``."""
+    from tempeval.scoring.stream_records import outcome_of
+    from tempeval.scoring.streaming import TimingRule
+    from tempeval.streaming.events import LogEntry, Respond
+    from tempeval.streaming.queries import stream_queries
+
+    target = [
+        {"query_id": "when", "asked_at_s": 0.0, "text": "Say when it appears.", "due_windows": [[4.0, 6.0]]},
+        {"query_id": "count", "asked_at_s": 8.0, "text": "How many?", "answer_format": "number", "target": 2},
+    ]
+    at = 4.5 if rng.random() < skill else 9.0
+    count = "2" if rng.random() < skill else ("3" if parsed else "many")
+    entries = [LogEntry(at, at, Respond("now", "when")), LogEntry(8.0, 8.0, Respond(count, "count"))]
+    outcome = outcome_of(entries, stream_queries(target, "synthetic"), TimingRule())
+    values = [q["value"] for q in outcome["queries"]] + [w["timing_score"] for w in outcome["windows"]]
+    return target, outcome, f"{at:.2f} s [when] now\n8.00 s [count] {count}", sum(values) / len(values)
 
 
 def write_run(path: Path, header: dict[str, Any], records: Sequence[dict[str, Any]]) -> Path:

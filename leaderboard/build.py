@@ -72,6 +72,10 @@ SAMPLE_FIELDS = (
     "frame_times", "query_time_s", "meta", "prompt", "duration_s",
 )
 """Record fields the sample browser shows; the rest (video paths, usage, judge logs) stays in the run file."""
+SHOWN_FIELDS = (*SAMPLE_FIELDS, "stream_view")
+"""The sample browser's columns: the record fields, then a streaming record's timeline (:func:`stream_view`)."""
+MAX_RESPONSE_CHARS = 120
+"""A response's text on a stream timeline is cut to this many characters (the run file keeps it whole)."""
 UNIFORM_ROLES = ("original", "uniform")
 """Diagnosis run roles holding the unperturbed run (``tempeval diagnose`` writes ``original``)."""
 DIAGNOSIS_FIELDS = ("kappa", "tau", "rho", "reversal_drop", "flip_rate", "pair_consistency")
@@ -689,7 +693,21 @@ def _run_entry(run: _Run, merged_into: Mapping[str, str]) -> dict[str, Any]:
         "truncated": summary.truncated,
         "headline": summary.headline,
         "metrics": _metric_map(summary.metrics),
+        "stream": stream_label(header.get("stream")),
     }
+
+
+def stream_label(stream: Any) -> str | None:
+    """A streaming run's settings in words ('1 fps, polled every 1 s on the whole stream, virtual time');
+    ``None`` for other runs."""
+    if not isinstance(stream, Mapping):
+        return None
+    polling: Mapping[str, Any] = stream["polling"] if isinstance(stream.get("polling"), Mapping) else {}
+    window = polling.get("window_s")
+    seen = "the whole stream" if window is None else f"its last {window:g} s"
+    realtime = stream.get("realtime")
+    clock = f"real time (busy: {realtime.get('busy')})" if isinstance(realtime, Mapping) else "virtual time"
+    return f"{stream.get('stream_fps', 1):g} fps, polled every {polling.get('poll_every_s', 1):g} s on {seen}, {clock}"
 
 
 def frames_label(policy: Any) -> str:
@@ -913,9 +931,9 @@ def _write_samples(
     ``strips`` a row to its frame strip (pictures and times, or why there are none).
     """
     try:
-        rows: list[Any] = [_SAMPLE_ROW(record) for record in records]
+        rows: list[Any] = [(*_SAMPLE_ROW(record), stream_view(record)) for record in records]
     except KeyError:  # a record without one of the fields (an older run file)
-        rows = [[record.get(name) for name in SAMPLE_FIELDS] for record in records]
+        rows = [[*(record.get(name) for name in SAMPLE_FIELDS), stream_view(record)] for record in records]
     cut: dict[int, int] = {}
     for index, row in enumerate(rows):
         output = row[_OUTPUT]
@@ -923,11 +941,45 @@ def _write_samples(
             rows[index] = (*row[:_OUTPUT], output[:MAX_OUTPUT_CHARS], *row[_OUTPUT + 1 :])
             cut[index] = len(output)
     shown = {index: strip.to_json() for index, strip in (strips or {}).items()}
-    payload = script_json({"fields": SAMPLE_FIELDS, "rows": rows, "cut": cut, "strips": shown})
+    payload = script_json({"fields": SHOWN_FIELDS, "rows": rows, "cut": cut, "strips": shown})
     path.write_text(
         f"(window.TEMPEVAL_SAMPLES = window.TEMPEVAL_SAMPLES || {{}})[{json.dumps(run_id)}] = {payload};\n",
         encoding="utf-8",
     )
+
+
+def stream_view(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A streaming record's timeline for the sample browser, or ``None`` for any other record: the frames
+    delivered (and dropped), the times the model was pushed an event it answered (polls), its responses, each
+    query's time, each due window with its answer and delay, and each query-time answer with its delay."""
+    stream = record.get("stream")
+    if not isinstance(stream, Mapping) or not isinstance(stream.get("log"), Mapping):
+        return None
+    log: Mapping[str, Any] = stream["log"]
+    frames = [f for f in log.get("frames") or () if isinstance(f, Mapping)]
+    entries = [e for e in log.get("entries") or () if isinstance(e, Mapping)]
+    answer: Mapping[str, Any] = record["answer"] if isinstance(record.get("answer"), Mapping) else {}
+    queries = [q for q in record.get("target") or () if isinstance(q, Mapping)]
+    actions = [(e, e.get("action") or {}) for e in entries]
+
+    def t(value: Any) -> float | None:
+        return round(float(value), 3) if _is_number(value) else None
+
+    return {
+        "frames": [t(f.get("t")) for f in frames if f.get("delivered_at_s") is not None],
+        "dropped": [t(f.get("t")) for f in frames if f.get("delivered_at_s") is None],
+        "polls": sorted({t(e.get("event_t_s")) for e in entries if _is_number(e.get("event_t_s"))}),
+        "responses": [[t(e.get("taken_at_s")), a.get("query_id"), str(a.get("text", ""))[:MAX_RESPONSE_CHARS]]
+                      for e, a in actions if a.get("kind") == "respond"],
+        "errors": [[t(e.get("taken_at_s")), str(a.get("message", ""))[:MAX_RESPONSE_CHARS]]
+                   for e, a in actions if a.get("kind") == "error"],
+        "queries": [[q.get("query_id"), t(q.get("asked_at_s"))] for q in queries],
+        "windows": [[w.get("query_id"), t(w.get("start_s")), t(w.get("end_s")), t(w.get("answered_at_s")),
+                     t(w.get("delay_s"))] for w in answer.get("windows") or () if isinstance(w, Mapping)],
+        "answers": [[q.get("query_id"), t(q.get("answered_at_s")), t(q.get("delay_s")), q.get("value")]
+                    for q in answer.get("queries") or () if isinstance(q, Mapping)],
+        "polled": bool(not stream.get("native")),
+    }
 
 
 _SAMPLE_ROW = operator.itemgetter(*SAMPLE_FIELDS)

@@ -78,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="other generation setting (repeatable): reasoning_effort=low, top_k=20, think_tags=<think>,</think>",
     )
+    stream = run.add_argument_group("streaming tasks (kind streaming; all recorded in the run header)")
+    stream.add_argument("--poll-every", type=_positive_finite, default=1.0, metavar="SECONDS",
+                        help="poll an offline model every SECONDS of stream time (default: 1)")
+    stream.add_argument("--window", default="full", metavar="full|SECONDS",
+                        help="frames each poll shows: the whole stream so far (full, default) or its last SECONDS")
+    stream.add_argument("--realtime", action="store_true",
+                        help="each call's measured latency costs stream time (frames arriving meanwhile: --busy)")
+    stream.add_argument("--busy", choices=("drop", "queue"), default="drop",
+                        help="with --realtime, frames that arrive while the model is busy (default: drop)")
+    stream.add_argument("--stream-fps", type=_positive_finite, metavar="FPS",
+                        help="frames per second the stream is decoded at (default: the task's, else 1)")
     _add_run_arguments(run)
     _add_judge_arguments(run)
     run.set_defaults(handler=_cmd_run)
@@ -143,8 +154,8 @@ def _parser() -> argparse.ArgumentParser:
     merging.add_argument("-o", required=True, type=Path, help="the merged run file to write")
     merging.set_defaults(handler=_cmd_merge)
 
-    listing = commands.add_parser("list", help="list tasks, groups, models or metrics")
-    listing.add_argument("what", choices=("tasks", "models", "metrics"))
+    listing = commands.add_parser("list", help="list tasks, groups, models, metrics or datasets")
+    listing.add_argument("what", choices=("tasks", "models", "metrics", "datasets"))
     listing.set_defaults(handler=_cmd_list)
 
     comparing = commands.add_parser("compare", help="B − A per task on the samples both answered: paired CI, p")
@@ -316,6 +327,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     several = {d for d in {t.dataset for t in tasks} if sum(t.dataset == d for t in tasks) > 1}
     whole = several - {t.dataset for t in registry.tasks().values() if t.name not in chosen}
     data.require_for_run([registry.get_dataset(t.dataset) for t in tasks], LoadOptions(data_dir=args.data_dir), whole)
+    streaming = _streaming_options(args)  # a bad --window is refused before a model is loaded
     adapter = create_adapter(args.model, _model_arguments(args))
     shard = Shard.parse(args.shard) if args.shard else None
     summaries = []
@@ -323,7 +335,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for task in tasks:
             frames = _frame_override(args, task.frames)
             options = _run_options(
-                args, frames=frames, shard=shard, protocol=args.protocol, generation=generation
+                args, frames=frames, shard=shard, protocol=args.protocol, generation=generation, streaming=streaming
             )
             summaries.append(run_task(task, adapter, model_label(args.model), options))
     finally:
@@ -369,6 +381,20 @@ def _run_options(args: argparse.Namespace, **extra: Any) -> Any:
         max_inflight_bytes=args.max_inflight_bytes,
         label=args.label,
         **extra,
+    )
+
+
+def _streaming_options(args: argparse.Namespace) -> Any:
+    """--poll-every, --window, --realtime, --busy and --stream-fps as StreamingOptions."""
+    from tempeval.streaming.polling import parse_window
+    from tempeval.streaming.run import StreamingOptions
+    from tempeval.streaming.session import Realtime
+
+    return StreamingOptions(
+        poll_every_s=args.poll_every,
+        window_s=parse_window(args.window),
+        realtime=Realtime(busy=args.busy) if args.realtime else None,
+        stream_fps=args.stream_fps,
     )
 
 
@@ -569,10 +595,16 @@ def _cmd_list(args: argparse.Namespace) -> int:
             except TempevalError as exc:
                 arguments, needs = "", f"not importable: {exc}"
             print(f"{name:<12} needs: {needs:<24} arguments: {arguments or 'none'}")
-    else:
-        from tempeval.scoring.metrics import METRICS
+    elif args.what == "datasets":
+        from tempeval import registry
 
-        for name, function in METRICS.items():
+        for entry in registry.datasets().values():
+            print(f"{entry.name:<22} {entry.source:<36} {entry.revision:<40}  {entry.license or 'see source'}")
+    else:
+        from tempeval.scoring.metrics import METRICS, get_metric
+
+        for name in METRICS:
+            function = get_metric(name)
             print(f"{name:<26} {(function.__doc__ or '').strip().splitlines()[0]}")
     return 0
 

@@ -26,6 +26,9 @@ INSTRUCTIONS: dict[str, str] = {
     "window": "Answer with the start and end time in seconds, as 'start - end' (for example '2.5 - 4.0').",
     "number": "Answer with a single number.",
     "text": "Answer briefly.",
+    "letter_window": "Answer with the option's letter, then the start and end time in seconds of the moment that "
+    "supports it, as 'letter, start - end' (for example 'B, 2.5 - 4.0').",
+    "letters": "Answer with the letters of every right option, separated by commas (for example 'A, C').",
 }
 """The answer instruction for each answer format; templates place it with ``{instruction}``."""
 

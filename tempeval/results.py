@@ -28,7 +28,7 @@ NO_PREDICTION = "no prediction for this sample in the imported files"
 
 RESUME_FIELDS: tuple[str, ...] = (
     "task", "task_version", "model", "model_args", "frames", "generation", "seed", "dataset", "parser_mode",
-    "time_labels", "judge", "judge_args", "decoder", "scorers", "label",
+    "time_labels", "judge", "judge_args", "decoder", "scorers", "label", "stream",
 )
 """Header fields that must match for a run file to be resumed into. In ``model_args`` only the arguments that
 change outputs count: those the header lists in ``transport_args`` (concurrency, timeouts, ...) may differ; in

@@ -36,11 +36,12 @@ from tempeval.results import (
 )
 from tempeval.scoring.rescore import score_record, scorer_for
 from tempeval.sharding import Shard
+from tempeval.streaming.run import StreamingOptions, run_streams, stream_header
 from tempeval.task import Task
 from tempeval.types import FramePolicy, Frames, GenerationConfig, Prediction, Request, Sample
 from tempeval.video import FrameSource, VideoError, VideoInfo, clip_bounds
 
-TIME_AWARE_KINDS = ("grounding", "online")
+TIME_AWARE_KINDS = ("grounding", "online", "streaming")
 
 
 class RepeatedFailureError(TempevalError):
@@ -96,6 +97,8 @@ class RunOptions:
     max_inflight_bytes: int = DEFAULT_MAX_INFLIGHT_BYTES
     """Bytes of decoded frames held ahead of and inside the adapter (``--max-inflight-bytes``): half for requests
     prepared and not yet taken, half for the batch the adapter works on."""
+    streaming: StreamingOptions = field(default_factory=StreamingOptions)
+    """How streaming tasks' streams are run (polling interval, window, real time, stream fps)."""
 
 
 def model_slug(model: str) -> str:
@@ -217,6 +220,7 @@ def run_task(
         run_name = f"{run_name}.shard-{options.shard.index}-of-{options.shard.count}"
     path = run_path(options.out_dir, model, task, run_name, options.label)
     header = run_header(task, model, adapter.describe(), options)
+    header["stream"] = stream_header(task, options) if task.kind == "streaming" else None
     # How many records this run should end with (after limit, protocol and shard), and how many samples the
     # dataset has: `score` tells a killed run (INCOMPLETE n/N) from a --limit run (partial).
     header.update(samples=len(samples), dataset_samples=dataset_samples)
@@ -246,7 +250,8 @@ def run_task(
                     writer.append(score_record(record, scorer, judge))
                     bar.update(1)
 
-                _stream_records(task, adapter, pending, source, options, write)
+                records = run_streams if task.kind == "streaming" else _stream_records
+                records(task, adapter, pending, source, options, write)
         finally:
             writer.close()
             if judge is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +13,18 @@ import yaml
 from tempeval.errors import TempevalError
 from tempeval.types import TASK_KINDS, AnswerFormat, FramePolicy, GenerationConfig, TaskKind
 
-ANSWER_FORMATS: tuple[str, ...] = ("letter", "yes_no", "true_false", "window", "number", "text")
+ANSWER_FORMATS: tuple[str, ...] = (
+    "letter", "yes_no", "true_false", "window", "number", "text", "letter_window", "letters",
+)
 
 _REQUIRED = ("name", "version", "kind", "dataset", "answer_format", "prompt")
 _OPTIONAL = (
     "description", "subset", "groups", "frames", "generation", "metrics", "group_by", "headline", "parser_mode",
-    "scorers", "subsets",
+    "scorers", "subsets", "stream",
 )
+STREAM_KEYS: tuple[str, ...] = ("fps", "half_life_s", "pauc_omega", "keep_answered")
+"""Keys of a streaming task's ``stream:`` mapping: frames per second of the stream, the timing rule's half-life
+and PAUC weight, and whether a polled question stays open after its first answer."""
 
 
 class TaskError(TempevalError):
@@ -67,6 +73,8 @@ class Task:
     scorers: Mapping[str, str] = field(default_factory=lambda: {"strict": "strict"})
     """Parser mode -> scorer name: ``strict`` (tempeval's parser) and, for benchmarks, ``official``."""
     source_file: str = ""
+    stream: Mapping[str, Any] = field(default_factory=dict)
+    """A streaming task's settings (``STREAM_KEYS``); empty for other kinds."""
     dataset_spec: Mapping[str, Any] | None = None
     """An inline ``dataset:`` mapping (loader and its options, paths relative to the task file); ``dataset`` is
     then the task's name. ``None`` when ``dataset`` names an entry of a ``datasets.yaml``."""
@@ -103,6 +111,7 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
     except (TypeError, ValueError) as exc:
         raise fail(f"bad frames/generation settings: {exc}") from exc
     dataset_spec = _dataset_spec(data["dataset"], fail)
+    stream = _stream_settings(data, fail)
     metrics = tuple(_metric_spec(entry, fail) for entry in data.get("metrics") or ["accuracy"])
     scorers = {"strict": "strict", **{str(k): str(v) for k, v in (data.get("scorers") or {}).items()}}
     parser_mode = str(data.get("parser_mode", "strict"))
@@ -126,8 +135,32 @@ def parse_task(data: Mapping[str, Any], source: str) -> Task:
         parser_mode=parser_mode,
         scorers=scorers,
         source_file=source,
+        stream=stream,
         dataset_spec=dataset_spec,
     )
+
+
+def _stream_settings(data: Mapping[str, Any], fail: Any) -> dict[str, Any]:
+    """A streaming task's ``stream:`` mapping, checked; other kinds may not have one."""
+    value = data.get("stream")
+    if value is None:
+        return {}
+    if data["kind"] != "streaming":
+        raise fail("'stream' settings belong to tasks of kind streaming.")
+    if not isinstance(value, Mapping) or not set(value) <= set(STREAM_KEYS):
+        raise fail(f"'stream' must be a mapping of {', '.join(STREAM_KEYS)}; got {value!r}.")
+    for key in ("fps", "half_life_s"):
+        if key in value and not (_is_number(value[key]) and value[key] > 0):
+            raise fail(f"stream.{key} must be a positive number, got {value[key]!r}.")
+    if "pauc_omega" in value and not (_is_number(value["pauc_omega"]) and 0 <= value["pauc_omega"] <= 1):
+        raise fail(f"stream.pauc_omega must be a number from 0 to 1, got {value['pauc_omega']!r}.")
+    if "keep_answered" in value and not isinstance(value["keep_answered"], bool):
+        raise fail(f"stream.keep_answered must be true or false, got {value['keep_answered']!r}.")
+    return dict(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _dataset_spec(value: Any, fail: Any) -> dict[str, Any] | None:

@@ -17,16 +17,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-TaskKind = Literal["multiple_choice", "grounding", "binary_pair", "online"]
-"""The four kinds of task tempeval knows."""
+TaskKind = Literal["multiple_choice", "grounding", "binary_pair", "online", "streaming"]
+"""The kinds of task tempeval knows (``streaming``: a model watches a stream and decides when to answer)."""
 
-AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "text"]
+AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "text", "letter_window", "letters"]
 """What shape a well-formed answer has; adapters such as ``random`` use it to answer in kind."""
 
 FrameOrder = Literal["original", "reversed", "shuffled"]
 Sampling = Literal["uniform", "server"]
 
-TASK_KINDS: tuple[str, ...] = ("multiple_choice", "grounding", "binary_pair", "online")
+TASK_KINDS: tuple[str, ...] = ("multiple_choice", "grounding", "binary_pair", "online", "streaming")
 FRAME_ORDERS: tuple[str, ...] = ("original", "reversed", "shuffled")
 
 
@@ -290,6 +290,19 @@ class Request:
     the adapter's server samples frames itself (then ``frames`` is None)."""
     frame_policy: FramePolicy | None = None
     """How many frames to take from that window, for an adapter whose server samples frames itself."""
+    poll: Poll | None = None
+    """Set when the request is a poll of a stream (``tempeval.streaming.polling``): which questions are open and
+    the reply that means "nothing to say yet"; ``None`` for an ordinary question."""
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What a poll of a stream asks, for adapters that answer polls themselves (the random baseline)."""
+
+    wait_token: str
+    """The reply that means "I cannot answer any question yet"."""
+    open_queries: tuple[tuple[str, AnswerFormat, tuple[str, ...]], ...]
+    """``(query id, answer format, options)`` of each open question, in the order the prompt lists them."""
 
 
 @dataclass(frozen=True)

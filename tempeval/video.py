@@ -14,6 +14,11 @@ Three layers:
   union in one sorted pass (seeking or sequential, whichever the keyframe layout says is cheaper), and keeps
   decoded frames in an LRU bounded in bytes.
 
+A *frame folder* (a directory of JPEG or PNG frames, as OVBench and MVBench's episodic reasoning ship) is a
+video too: its frames in natural name order (``frame2`` before ``frame10``), frame ``i`` shown at
+``i / fps`` with ``fps`` from an ``fps.txt`` in the folder, else 1 (:data:`FRAME_FOLDER_FPS`). Every layer
+above treats it as any video.
+
 Importing this module imports neither PyAV nor decord; they are imported when first needed.
 """
 
@@ -24,6 +29,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -50,6 +56,8 @@ t = (2i + 1) / 30, exactly frame 2i + 1); float rounding must not flip such a ti
 depending on how the two numbers happened to be computed. 1 ms is far below any real frame interval.
 The ``policy.end_s`` cap is still enforced exactly.
 """
+
+_DIGITS = re.compile(r"(\d+)")
 
 _DECORD_BATCH = 32
 """Frames per decord ``get_batch`` call, to bound peak memory on large plans."""
@@ -130,6 +138,96 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+FRAME_FOLDER_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png")
+"""Files of a frame folder that are frames (case-insensitive); anything else in it is ignored."""
+FRAME_FOLDER_FPS = 1.0
+"""Frames per second of a frame folder without an ``fps.txt``."""
+FRAME_FOLDER_FPS_FILE = "fps.txt"
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in _DIGITS.split(name)]
+
+
+def frame_files(path: str) -> list[str]:
+    """The frames of a frame folder, in natural name order.
+
+    Raises:
+        VideoError: the folder holds no JPEG or PNG file.
+    """
+    names = sorted((n for n in os.listdir(path) if n.lower().endswith(FRAME_FOLDER_EXTENSIONS)), key=_natural_key)
+    if not names:
+        raise _error(path, "is a folder with no frames (no .jpg, .jpeg or .png file)",
+                     "Point at the video file, or at a folder of its frames.")
+    return [os.path.join(path, name) for name in names]
+
+
+def frame_folder_fps(path: str) -> float:
+    """A frame folder's rate: its ``fps.txt`` (one positive number), else :data:`FRAME_FOLDER_FPS`.
+
+    Raises:
+        VideoError: ``fps.txt`` does not hold a positive number.
+    """
+    fps_file = os.path.join(path, FRAME_FOLDER_FPS_FILE)
+    if not os.path.exists(fps_file):
+        return FRAME_FOLDER_FPS
+    with open(fps_file, encoding="utf-8") as handle:
+        text = handle.read().strip()
+    try:
+        fps = float(text)
+    except ValueError:
+        fps = math.nan
+    if not (math.isfinite(fps) and fps > 0):
+        raise _error(path, f"has an {FRAME_FOLDER_FPS_FILE} that says {text!r}, not a frame rate",
+                     f"Write the folder's frames per second (e.g. 1) in {fps_file}, or delete it for 1 fps.")
+    return fps
+
+
+def _read_image(path: str) -> np.ndarray:
+    """One JPEG or PNG file as an RGB array (decoded by PyAV, so no other image library is needed)."""
+    import av
+
+    try:
+        with av.open(path) as container:
+            frame = next(container.decode(video=0))
+            return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+    except (av.FFmpegError, StopIteration, OSError) as exc:
+        raise _error(path, f"cannot be read as an image ({type(exc).__name__}: {exc})",
+                     "Extract the frame again; the file is damaged or not an image.") from exc
+
+
+def _probe_folder(path: str) -> VideoInfo:
+    """The timeline of a frame folder: frame ``i`` at ``i / fps``; its size read from the first frame."""
+    files = frame_files(path)
+    fps = frame_folder_fps(path)
+    height, width = _read_image(files[0]).shape[:2]
+    count = len(files)
+    return VideoInfo(
+        path=path,
+        frame_times_s=_readonly(np.arange(count, dtype=np.float64) / fps),
+        width=int(width),
+        height=int(height),
+        duration_s=count / fps,
+        keyframe_indices=_readonly(np.arange(count, dtype=np.int64)),
+    )
+
+
+def _decode_folder(
+    info: VideoInfo, wants: Mapping[int, Collection[int | None]]
+) -> dict[tuple[int, int | None], np.ndarray]:
+    """The wanted frames of a frame folder, each file read once; contract as :func:`_decode_pyav`."""
+    files = frame_files(info.path)
+    if len(files) != info.num_frames:
+        raise _error(info.path, f"holds {len(files)} frames where it held {info.num_frames} when probed",
+                     "Leave the folder unchanged while a run reads it.")
+    out: dict[tuple[int, int | None], np.ndarray] = {}
+    for index in sorted(wants):
+        image = _read_image(files[index])
+        for max_side in wants[index]:
+            out[(index, max_side)] = _resize_rgb(image, max_side)
+    return out
+
+
 def probe(path: str) -> VideoInfo:
     """Read a video's frame timeline by demuxing only (no frame is decoded).
 
@@ -168,6 +266,8 @@ def _probe(path: str, keep_packets: bool) -> tuple[VideoInfo, _Demuxed | None]:
     """:func:`probe`; with ``keep_packets`` the open container and its packets come back too (close them)."""
     import av  # local: `import tempeval.video` stays light
 
+    if os.path.isdir(path):
+        return _probe_folder(path), None
     _check_file(path)
     raw_pts: list[int] = []
     durations: list[int] = []
@@ -730,6 +830,8 @@ def _probe_decord(path: str) -> VideoInfo:
     """
     decord = _import_decord()
     info = probe(path)  # also gives the clear missing / empty / corrupt errors
+    if os.path.isdir(path):
+        return info  # a frame folder: its images are read the same way whatever the decoder
     try:
         reader = decord.VideoReader(path, ctx=decord.cpu(0), num_threads=1)
         count = len(reader)
@@ -1047,6 +1149,8 @@ class FrameSource:
     def _decode(
         self, info: VideoInfo, wants: Mapping[int, Collection[int | None]], demuxed: _Demuxed | None = None
     ) -> dict[tuple[int, int | None], np.ndarray]:
+        if os.path.isdir(info.path):
+            return _decode_folder(info, wants)
         if self.decoder == "decord":
             return _decode_decord(info, wants, self.threaded_decoders)
         return _decode_pyav(info, wants, demuxed, self.threaded_decoders)
@@ -1067,5 +1171,6 @@ def read_frames(path: str, indices: Sequence[int], max_side: int | None = None) 
             path, f"has no frame {outside[0]} (it has {info.num_frames})",
             "The file is not the one the run read; put that video back, or rebuild without it.",
         )
-    decoded = _decode_pyav(info, {index: {max_side} for index in wanted})
+    plan: dict[int, Collection[int | None]] = {index: {max_side} for index in wanted}
+    decoded = _decode_folder(info, plan) if os.path.isdir(path) else _decode_pyav(info, plan)
     return [decoded[(index, max_side)] for index in indices]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,8 +61,17 @@ def wrong_text(sample: Sample, fmt: str) -> str:
         windows = target if isinstance(target[0], (list, tuple)) else [target]
         start, end = min(float(w[0]) for w in windows), max(float(w[1]) for w in windows)
         return f"0.0 - {start:.3f}" if start > 0 else f"{end:.3f} - {end + 1:.3f}"
+    if fmt == "letter_window":  # the wrong letter and a window outside every evidence window
+        letter, windows = target
+        wrong_letter = LETTERS[(LETTERS.index(letter) + 1) % len(sample.choices)]
+        return f"{wrong_letter}, {wrong_text(dataclasses.replace(sample, target=windows), 'window')}"
     if fmt == "number":
         return str(int(target) + 1)
+    if fmt == "letters":  # one right option too few (or, for a single one, the next option)
+        letters = list(target)
+        if len(letters) > 1:
+            return ", ".join(letters[:-1])
+        return LETTERS[(LETTERS.index(letters[0]) + 1) % len(sample.choices)]
     return "certainly not the answer"
 
 
@@ -72,8 +82,50 @@ def policy_from(task: Task, samples: list[Sample], answer: Callable[[Sample, str
 
 
 def gold_policy(task: Task, samples: list[Sample]) -> Callable[[Request], str]:
+    if task.kind == "streaming":
+        return stream_policy(samples, gold=True)
     return policy_from(task, samples, gold_text)
 
 
 def wrong_policy(task: Task, samples: list[Sample]) -> Callable[[Request], str]:
+    if task.kind == "streaming":
+        return stream_policy(samples, gold=False)
     return policy_from(task, samples, wrong_text)
+
+
+def poll_time(request: Request) -> tuple[str, float]:
+    """(stream id, stream time) of a poll request (its id is ``<stream>#poll<N>@<time>``)."""
+    stream, _, rest = request.sample_id.partition("#poll")
+    return stream, float(rest.split("@")[1])
+
+
+def stream_policy(samples: list[Sample], *, gold: bool) -> Callable[[Request], str]:
+    """A polled model built from the streams' truth the test loaded itself: gold answers each event query at the
+    first poll inside its due window and each query-time query right when asked; wrong answers each event query
+    before its window opens (premature) and each query-time query with a wrong answer."""
+    from tempeval.streaming.queries import stream_queries
+
+    truth = {s.id: {q.query_id: q for q in stream_queries(s.target, s.id)} for s in samples}
+    answered: set[tuple[str, str, int]] = set()  # (stream, query, window): gold answers each window once
+
+    def policy(request: Request) -> str:
+        assert request.poll is not None, "a streaming task's requests are polls"
+        stream, now = poll_time(request)
+        lines = []
+        for query_id, fmt, _choices in request.poll.open_queries:
+            query = truth[stream][query_id]
+            as_sample = Sample(query_id, "streaming", query.text, choices=query.choices, target=query.target)
+            if query.due_windows is not None:
+                inside = [i for i, (s, e) in enumerate(query.due_windows) if s <= now <= e]
+                due = bool(inside) and (stream, query_id, inside[0]) not in answered
+                if not gold:
+                    due = now < query.due_windows[0][0]
+                text = "now" if query.target is None else (gold_text if gold else wrong_text)(as_sample, fmt)
+                if due:
+                    answered.update((stream, query_id, i) for i in inside)
+                    lines.append(f"[{query_id}] {text}")
+            else:
+                lines.append(f"[{query_id}] {(gold_text if gold else wrong_text)(as_sample, fmt)}")
+        return "\n".join(lines) or request.poll.wait_token
+
+    return policy

@@ -289,3 +289,35 @@ def test_a_submission_without_some_probe_codes_is_averaged_as_officially_and_war
     assert "REC, SSR" in warning and "count 0" in warning
     assert main(["score", str(out)]) == 0
     assert "warning: ovobench_forward: no predictions for task_code REC, SSR" in capsys.readouterr().out
+
+
+def test_forward_items_stream_with_their_probes_at_their_times_and_the_events_the_annotation_times(
+    fixture_data_dir: Path,
+) -> None:
+    from tempeval.streaming.queries import stream_queries
+
+    streams = {s.meta["task_code"]: s for s in samples_of("ovobench_forward_stream", fixture_data_dir)}
+    assert sorted(streams) == ["CRR", "REC", "SSR"] and all(s.kind == "streaming" for s in streams.values())
+    rec = {q.query_id: q for q in stream_queries(streams["REC"].target, "REC")}
+    assert [(q.asked_at_s, q.target) for q in (rec["probe-0"], rec["probe-1"])] == [(5.0, 1), (14.0, 2)]
+    assert rec["count"].due_windows == ((4.0, 6.0), (11.0, 13.0)) and rec["count"].repeats
+    ssr = {q.query_id: q for q in stream_queries(streams["SSR"].target, "SSR")}
+    assert ssr["step-1"].due_windows == ((10.0, 12.0),) and "whisk" in ssr["step-1"].text
+    crr = {q.query_id: q for q in stream_queries(streams["CRR"].target, "CRR")}
+    assert (crr["answer"].asked_at_s, crr["answer"].due_windows) == (3.0, ((12.0, 14.0),))
+    assert "A red bag" not in json.dumps([q.to_dict() for q in crr.values()]), "the answer text is never a query"
+
+
+def test_the_streaming_official_view_reads_probe_answers_by_the_official_rule() -> None:
+    from tempeval.benchmarks.ovobench import stream_official
+    from tempeval.scoring.scorers import Reference
+    from tempeval.scoring.stream_records import score_stream
+    from tempeval.streaming.events import LogEntry, Respond, StreamLog
+
+    target = [{"query_id": "probe-0", "asked_at_s": 4.0, "text": "Is he cracking eggs?", "answer_format": "yes_no",
+               "target": False}]
+    log = StreamLog("s", (LogEntry(4.0, 4.0, Respond("Not sure", "probe-0")),), ())
+    reference = Reference("text", target, sample_id="s", stream={"log": log.to_dict(), "timing": {}})
+    official, strict = stream_official("", reference), score_stream("", reference)
+    assert official.answer["queries"][0]["value"] == 1.0, "official: 'Not sure' contains 'No'"
+    assert strict.answer["queries"][0]["value"] == 0.0 and not strict.parsed

@@ -45,10 +45,15 @@ def plain(value: Any) -> Any:
     return value
 
 
+ADDED_SINCE: dict[str, object] = {"stream": {}}
+"""Task fields added after the snapshot was taken, with the value every folded task has (streaming settings)."""
+
+
 def test_the_folded_families_load_exactly_the_tasks_main_had_one_file_each() -> None:
     expected = json.loads(FOLDED.read_text(encoding="utf-8"))
     loaded = {
-        name: {key: value for key, value in plain(task).items() if key != "source_file"}
+        name: {key: value for key, value in plain(task).items()
+               if key != "source_file" and not (key in ADDED_SINCE and value == ADDED_SINCE[key])}
         for name, task in registry.tasks().items()
         if task.groups and task.groups[0] in expected["groups"]
     }

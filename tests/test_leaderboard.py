@@ -576,7 +576,7 @@ def test_benchmark_charts_have_a_bar_and_whisker_per_model(browser: Any, real_si
     _open(browser, (site / "index.html").as_uri() + "#/b/synth", "#breakdown-task svg")
     members = [t.removeprefix("synth_") for t in _synth()]
     expected = sum(m in g["metrics"] for g in _data_of(site)["group_results"] if g["group"] == "synth" for m in members)
-    assert expected == 2 * 7 + 1  # alpha and beta: every task; gamma: synth_order only
+    assert expected == 2 * len(members) + 1  # alpha and beta: every task; gamma: synth_order only
     assert len(browser.find_element(By.ID, "breakdown-task").find_elements(By.CSS_SELECTOR, "g.bar-item")) == expected
     assert not browser.find_elements(By.CSS_SELECTOR, "#score-chart g.chance-line")
     _no_console_errors(browser)
@@ -618,4 +618,68 @@ def test_sample_browser_shows_prompt_frames_and_timeline(browser: Any, real_site
     _open(browser, (real_site / "index.html").as_uri() + f"#/run/{old['id']}", "table.samples tbody tr")
     missing = browser.find_element(By.CSS_SELECTOR, ".prompt-missing").text
     assert "prompt not stored (run made by tempeval 0.0.9" in missing
+    _no_console_errors(browser)
+
+
+# Streaming runs: the stream timeline in the sample browser and the streaming table on the overview
+
+
+@pytest.fixture(scope="module")
+def stream_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tempeval.adapter import create_adapter
+    from tempeval.loaders import LoadOptions
+    from tempeval.runner import RunOptions, run_task
+
+    root = tmp_path_factory.mktemp("stream-leaderboard")
+    load = LoadOptions(synth_dir=root / "synth", synth_per_task=6)  # two streams of a small suite of its own
+    run_task(registry.get_task("synth_stream"), create_adapter("random"), "random",
+             RunOptions(out_dir=root / "runs", load=load, progress=False))
+    index: Path = lb.build([root / "runs"], root / "site")
+    return index.parent
+
+
+def _stream_run(site: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    [run] = _runs_by(_data_of(site), task="synth_stream")
+    text = (site / "samples" / f"{run['id']}.js").read_text(encoding="utf-8")
+    payload = json.loads(text.split("] = ", 1)[1].rstrip().rstrip(";"))
+    return run, [dict(zip(payload["fields"], row, strict=True)) for row in payload["rows"]]
+
+
+def test_a_streaming_record_carries_its_timeline_and_the_run_its_settings(stream_site: Path) -> None:
+    run, samples = _stream_run(stream_site)
+    assert run["kind"] == "streaming"
+    assert run["stream"] == "1 fps, polled every 1 s on the whole stream, virtual time"
+    [path] = (stream_site.parent / "runs").rglob("synth_stream.jsonl")
+    records = read_run(path).records
+    for sample, record in zip(samples, records, strict=True):
+        view = sample["stream_view"]
+        log = record["stream"]["log"]
+        assert len(view["frames"]) == len(log["frames"]) and view["dropped"] == []
+        assert len(view["responses"]) == sum(e["action"]["kind"] == "respond" for e in log["entries"])
+        assert [w[:3] for w in view["windows"]] == [[w["query_id"], w["start_s"], w["end_s"]]
+                                                   for w in record["answer"]["windows"]]
+        assert [q[0] for q in view["queries"]] == [q["query_id"] for q in record["target"]]
+    assert lb.stream_view({"sample_id": "x", "output": "A"}) is None, "other records have none"
+
+
+def test_the_stream_timeline_and_the_streaming_table_are_drawn(browser: Any, stream_site: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    run, samples = _stream_run(stream_site)
+    _open(browser, (stream_site / "index.html").as_uri() + f"#/run/{run['id']}", ".stream-timeline svg")
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-sample='{samples[0]['sample_id']}']")
+    timeline = row.find_element(By.CSS_SELECTOR, ".stream-timeline")
+    view = samples[0]["stream_view"]
+    assert len(timeline.find_elements(By.CSS_SELECTOR, "rect.st-window")) == len(view["windows"])
+    assert len(timeline.find_elements(By.CSS_SELECTOR, "line.st-query")) == len(view["queries"])
+    assert len(timeline.find_elements(By.CSS_SELECTOR, "rect.st-frame")) == len(view["frames"])
+    assert len(timeline.find_elements(By.CSS_SELECTOR, "circle.st-response")) == len(view["responses"])
+    assert f"{len(view['frames'])} frames delivered" in timeline.text
+    _no_console_errors(browser)
+    _open(browser, (stream_site / "index.html").as_uri(), "section.streaming table")
+    table = browser.find_element(By.CSS_SELECTOR, "section.streaming table")
+    headers = [th.text.split("\n")[0].rstrip("▲▼ ") for th in table.find_elements(By.CSS_SELECTOR, "th")]
+    assert headers[:5] == ["Model", "Task", "Timing score", "Recall", "Precision"] and "Mean delay" in headers
+    [tr] = table.find_elements(By.CSS_SELECTOR, f"tbody tr[data-run='{run['id']}']")
+    assert f"{run['metrics']['timing_score']['value']:.1f}" in tr.text
     _no_console_errors(browser)

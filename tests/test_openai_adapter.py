@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -578,3 +579,38 @@ def test_file_mode_sends_the_visible_window_and_lets_the_server_sample(synth_dir
     assert cut >= 3, "questions asked before the end of their video are sent as clips"
     for record in run.records:
         assert record["frame_times"] == [] and record["error"] is None
+
+
+def test_a_polled_openai_model_streams_synth_stream_and_gets_every_metric(
+    load_options: LoadOptions, tmp_path: Path
+) -> None:
+    from tempeval.streaming.queries import stream_queries
+    from tests.conftest import task_samples
+
+    task = registry.get_task("synth_stream")
+    stream = task_samples(task, load_options)[0]
+    queries = {q.query_id: q for q in stream_queries(stream.target, stream.id)}
+
+    def answer(request: ChatRequest) -> str:  # the truth is the test's own; the prompt only names the questions
+        now = float(re.search(r"up to ([\d.]+) s", request.prompt).group(1))  # type: ignore[union-attr]
+        lines = []
+        for query_id in re.findall(r"^\[([^\]]+)\] \(asked at", request.prompt, re.MULTILINE):
+            query = queries[query_id]
+            if query.due_windows is None:
+                lines.append(f"[{query_id}] {query.target}")
+            elif query.due_windows[0][0] <= now:
+                lines.append(f"[{query_id}] it is there")
+        return "\n".join(lines) or "WAIT"
+
+    with ChatServer(answer) as server:
+        adapter = create_adapter("openai/test-model", {"base_url": server.base_url, "image_max_side": 64})
+        summary = run_task(task, adapter, "openai/test-model",
+                           RunOptions(out_dir=tmp_path / "runs", load=load_options, progress=False, limit=1))
+        adapter.close()
+    assert not server.problems and len(server.requests) == read_run(summary.path).records[0]["stream"]["polls"]
+    assert all(len(r.images) == len(r.frame_times) for r in server.requests)
+    assert summary.errors == 0
+    for name in ("timing_score", "event_recall", "response_precision", "query_time_accuracy"):
+        assert summary.metrics[name].value == 100, name
+    assert summary.metrics["duplicate_rate"].value == 0
+    assert 0 <= summary.metrics["mean_delay_s"].value <= 1.5 and 0 <= summary.metrics["median_delay_s"].value <= 1.5

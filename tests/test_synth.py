@@ -24,7 +24,8 @@ av = pytest.importorskip("av")
 REPO = Path(__file__).resolve().parents[1]
 PER_TASK = 8
 N_FRAMES = 8  # the harness default: 8 frames at segment midpoints
-EXPECTED_COUNTS = {"direction": 8, "order": 8, "count": 8, "speed": 8, "grounding": 8, "claims": 8, "online": 12}
+EXPECTED_COUNTS = {"direction": 8, "order": 8, "count": 8, "speed": 8, "grounding": 8, "claims": 8, "online": 12,
+                   "stream": 3}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ def decoded(samples: dict[str, list[Sample]]) -> dict[str, tuple[list[float], li
 
 
 def test_layout_and_counts(suite: Path, samples: dict[str, list[Sample]]) -> None:
-    assert SUBSETS == ("direction", "order", "count", "speed", "grounding", "claims", "online")
+    assert SUBSETS == ("direction", "order", "count", "speed", "grounding", "claims", "online", "stream")
     assert suite.name == f"seed0-n{PER_TASK}"
     manifest = json.loads((suite / "COMPLETE").read_text())
     assert manifest["generator_version"] == GENERATOR_VERSION
@@ -119,7 +120,7 @@ def test_layout_and_counts(suite: Path, samples: dict[str, list[Sample]]) -> Non
 
 
 def test_record_schema(suite: Path, samples: dict[str, list[Sample]]) -> None:
-    kinds = {"grounding": "grounding", "claims": "binary_pair", "online": "online"}
+    kinds = {"grounding": "grounding", "claims": "binary_pair", "online": "online", "stream": "streaming"}
     for subset, items in samples.items():
         ids = [s.id for s in items]
         assert len(set(ids)) == len(ids)
@@ -276,7 +277,7 @@ def test_videos_decode(samples: dict[str, list[Sample]], decoded: dict[str, Any]
         assert (info["width"], info["height"]) == (128, 128) and images[0].shape == (128, 128, 3)
         assert info["rate"] == 10
         assert len(images) == round(durations[path] * 10)
-        assert 3.0 <= durations[path] <= 12.0
+        assert 3.0 <= durations[path] <= (20.0 if "/stream-" in path else 12.0)
         assert times[0] == 0 and times[-1] == pytest.approx(durations[path] - 0.1)
         assert info["duration"] == pytest.approx(durations[path], abs=0.01)
 
@@ -376,3 +377,25 @@ def test_pixels_online(samples: dict[str, list[Sample]], decoded: dict[str, Any]
             assert first == answer, s.id
         else:
             assert str(sum(present(frames[-1], c) for c in PALETTE)) == answer, s.id
+
+
+def test_pixels_stream(samples: dict[str, list[Sample]], decoded: dict[str, Any]) -> None:
+    """Each announced shape is absent before its due window opens and present from then on; each count query's
+    answer is the number of circles on screen a second before it is asked (what a 1 fps stream has shown)."""
+    from tempeval.streaming.queries import stream_queries
+
+    for s in samples["stream"]:
+        assert s.video is not None
+        times, images, _ = decoded[s.video.path]
+        for query in stream_queries(s.target, s.id):
+            if query.due_windows is not None:
+                color = color_of(query.text.removeprefix("Tell me as soon as the ").removesuffix(" appears."))
+                start = query.due_windows[0][0]
+                assert not present(last_frame_at(times, images, start - 0.1), color), (s.id, query.query_id)
+                assert present(last_frame_at(times, images, start), color), (s.id, query.query_id)
+                assert query.due_windows[0][1] == pytest.approx(start + 2.0)
+            else:
+                for t in (query.asked_at_s - 1.0, query.asked_at_s):
+                    frame = last_frame_at(times, images, t)
+                    circles = sum(c in s.meta["circle_colors"] and present(frame, c) for c in PALETTE)
+                    assert circles == query.target, (s.id, query.query_id, t)

@@ -331,6 +331,7 @@
     }
 
     draw();
+    const streaming = DATA.runs.filter((r) => r.kind === "streaming" && r.status === "current");
     const older = DATA.runs.filter((r) => r.status === "older_version");
     add(
       el("h1", null, "Leaderboard"),
@@ -341,7 +342,36 @@
       el("p", { class: "legend", id: "legend" }, BOLD_RULE + " Chance level: what guessing scores (per task from " +
         "its options; none for grounding); hover it for how it was found."),
       detail,
+      streaming.length ? streamingTable(streaming) : null,
       older.length ? olderVersions(older) : null);
+  }
+
+  /** Streaming runs: when the models answered, beside what they answered (tempeval's metrics; official views
+   * are on each run's page). */
+  function streamingTable(list) {
+    const metric = (name, label, title, unit = "") => ({
+      key: name, label, num: true, cls: "score", title,
+      value: (r) => (r.metrics[name] ? r.metrics[name].value : null),
+      ci: (r) => (r.metrics[name] ? r.metrics[name].ci : null),
+      cell: (r) => (r.metrics[name] ? [scoreNode(r.metrics[name]), unit ? el("span", { class: "muted" }, unit) : null] : "—"),
+    });
+    const columns = [
+      { key: "model", label: "Model", value: (r) => r.model, cell: (r) => r.model, cls: "model" },
+      { key: "task", label: "Task", value: (r) => r.task, cell: (r) => el("a", { href: route("run", r.id) }, r.task) },
+      metric("timing_score", "Timing score", "1 inside the due window, halving every half-life after it, 0 before it"),
+      metric("event_recall", "Recall", "Due windows answered"),
+      metric("response_precision", "Precision", "Responses that answered a window"),
+      metric("mean_delay_s", "Mean delay", "Seconds from the event to the first answer", " s"),
+      metric("median_delay_s", "Median delay", "Seconds from the event to the first answer", " s"),
+      metric("query_time_accuracy", "Query-time acc.", "First answer at or after each question's time"),
+      { key: "stream", label: "Stream", value: (r) => r.stream || "", cell: (r) => r.stream || "—", cls: "frames" },
+    ];
+    return el("section", { class: "streaming" },
+      el("h2", null, "Streaming"),
+      el("p", { class: "legend" }, "Runs of streaming tasks: the model watched each stream and chose when to answer. " +
+        "Delays are in seconds; the other numbers are percentages with 95% CIs."),
+      sortableTable(columns, list, { sort: { key: "timing_score", dir: -1 }, cls: "streaming-table", empty: "No streaming run.",
+        rowProps: (r) => ({ "data-run": r.id }) }));
   }
 
   function framesOf(model) {
@@ -992,6 +1022,44 @@
         (predicted ? `predicted ${fmt(predicted[0])}–${fmt(predicted[1])} s` : "no predicted window") + ` · of ${fmt(end)} s`));
   }
 
+  /** Streaming: the stream's timeline (SVG): due windows, query times, frames delivered or dropped, the events
+   * the model answered (polls), its responses, and each answer's delay. */
+  function streamTimelineNode(s) {
+    const v = s.stream_view;
+    if (!v) return null;
+    const times = [...v.frames, ...v.dropped, ...v.polls, ...v.responses.map((r) => r[0]),
+      ...v.queries.map((q) => q[1]), ...v.windows.map((w) => w[2])].filter(isNum);
+    const end = Math.max(isNum(s.duration_s) ? s.duration_s : 0, ...times) || 1;
+    const W = 360, H = 58, sx = (t) => (W * t) / end;
+    const title = (text) => svg("title", null, text);
+    const marks = [svg("rect", { x: 0, y: 0, width: W, height: H, class: "tl-track" })];
+    for (const [id, start, stop, answered, delay] of v.windows) {
+      marks.push(svg("rect", { x: sx(start), y: 2, width: Math.max(sx(stop) - sx(start), 2), height: 10, class: "st-window" },
+        title(`[${id}] due ${fmt(start, 2)}–${fmt(stop, 2)} s` + (isNum(answered) ? `, answered at ${fmt(answered, 2)} s (delay ${fmt(delay, 2)} s)` : ", unanswered"))));
+    }
+    for (const [id, at] of v.queries) {
+      marks.push(svg("line", { x1: sx(at), x2: sx(at), y1: 14, y2: 24, class: "st-query" }, title(`[${id}] asked at ${fmt(at, 2)} s`)));
+    }
+    for (const t of v.frames) marks.push(svg("rect", { x: sx(t), y: 27, width: 1, height: 6, class: "st-frame" }, title(`frame ${fmt(t, 2)} s`)));
+    for (const t of v.dropped) marks.push(svg("rect", { x: sx(t), y: 27, width: 1, height: 6, class: "st-dropped" }, title(`frame ${fmt(t, 2)} s dropped (busy)`)));
+    for (const t of v.polls) marks.push(svg("rect", { x: sx(t), y: 36, width: 1, height: 5, class: "st-poll" }, title(`answered an event at ${fmt(t, 2)} s`)));
+    for (const [t, id, text] of v.responses) {
+      marks.push(svg("circle", { cx: sx(t), cy: 50, r: 3, class: "st-response" }, title(`${fmt(t, 2)} s [${id || "-"}] ${text}`)));
+    }
+    for (const [t, message] of v.errors) marks.push(svg("circle", { cx: sx(t), cy: 50, r: 3, class: "st-error" }, title(`${fmt(t, 2)} s error: ${message}`)));
+    const delays = [...v.windows.filter((w) => isNum(w[3])).map((w) => `${w[0]} +${fmt(w[4], 2)} s`),
+      ...v.answers.filter((a) => isNum(a[1])).map((a) => `${a[0]} +${fmt(a[2], 2)} s`)];
+    const unanswered = v.windows.filter((w) => !isNum(w[3])).length + v.answers.filter((a) => !isNum(a[1])).length;
+    return el("div", { class: "timeline stream-timeline" },
+      svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "stream timeline" }, ...marks),
+      el("div", { class: "muted tl-legend" },
+        `${plural(v.frames.length, "frame")} delivered` + (v.dropped.length ? `, ${v.dropped.length} dropped` : "") +
+        ` · ${plural(v.polls.length, v.polled ? "poll" : "event")} answered · ${plural(v.responses.length, "response")}` +
+        ` · of ${fmt(end)} s`),
+      el("div", { class: "muted st-delays" }, delays.length ? "delays: " + delays.join(", ") : "no answer",
+        unanswered ? ` · ${unanswered} unanswered` : ""));
+  }
+
   function sampleRow(s, run) {
     const o = outcome(s);
     const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -1008,13 +1076,14 @@
       el("td", { class: "sid" }, el("code", null, s.sample_id), metaNode(s.meta)),
       el("td", { class: "question" }, el("div", null, s.question || ""), options.length ? el("ol", { class: "options" }, options) : null,
         promptNode(s, run)),
-      el("td", null, valueText(s.target)),
+      el("td", null, s.stream_view ? `${(s.target || []).length} ${(s.target || []).length === 1 ? "query" : "queries"}` : valueText(s.target)),
       el("td", { class: "output" }, o === "error"
         ? el("pre", { class: "error-text" }, String(s.error))
         : el("pre", null, s.output === null || s.output === undefined ? "" : String(s.output)),
         s.truncated ? el("span", { class: "muted" }, `(cut; ${s.truncated} characters in the run file)`) : null),
-      el("td", null, valueText(s.answer)),
-      el("td", null, result, s.note ? el("div", { class: "note" }, s.note) : null, timelineNode(s)),
+      el("td", null, s.stream_view ? "see the timeline" : valueText(s.answer)),
+      el("td", null, result, s.note ? el("div", { class: "note" }, s.note) : null,
+        s.stream_view ? streamTimelineNode(s) : timelineNode(s)),
       el("td", { class: "times", title: times.join(", ") },
         times.length ? `${times.length}: ` + times.map((t) => fmt(t)).join(" ") : "—",
         isNum(s.query_time_s) ? el("div", { class: "muted" }, `asked at ${fmt(s.query_time_s)} s`) : null,

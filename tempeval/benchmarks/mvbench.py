@@ -23,8 +23,9 @@ Strict mode (tempeval's ``strict`` scorer) parses one option letter and never co
 Official-mode scores flag outputs that name no option letter as unparseable, so the parse-failure rate shows
 how many were counted by the substring rule alone. Frames: tempeval samples segment midpoints in [start, end]
 by time; the notebook picks frame indices ``start_idx + seg/2 + round(seg * i)`` (nearly the same frames).
-Episodic reasoning reads TVQA frame folders (3 fps JPEGs) in the notebook; tempeval decodes video files only,
-so point its folder at the videos made from those frames.
+Episodic reasoning reads TVQA frame folders (3 fps JPEGs) in the notebook; tempeval reads frame folders too
+(:mod:`tempeval.video`: frames in natural name order, 1 fps unless an ``fps.txt`` in the folder says otherwise),
+so each TVQA folder needs an ``fps.txt`` holding 3 (or point the folder at videos made from those frames).
 """
 
 from __future__ import annotations

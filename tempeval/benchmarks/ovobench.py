@@ -87,7 +87,10 @@ def mode_of(code: str) -> str:
 
 
 def load(task: Task, dataset: DatasetEntry, options: LoadOptions) -> list[Sample]:
-    """The samples of one mode (the task's ``subset``): one per question, one per forward probe."""
+    """The samples of one mode (the task's ``subset``): one per question, one per forward probe; for a streaming
+    task (forward only), one stream per forward item (:func:`_item_stream`)."""
+    if task.kind == "streaming" and task.subset != "forward":
+        raise TempevalError(f"{task.source_file}: a streaming ovobench task is the forward mode (subset: forward).")
     if task.subset not in MODES:
         raise TempevalError(f"{task.source_file}: an ovobench task needs 'subset' (one of {', '.join(MODES)}).")
     path = require(dataset, options, [ANNOTATIONS])[ANNOTATIONS]
@@ -104,6 +107,8 @@ def load(task: Task, dataset: DatasetEntry, options: LoadOptions) -> list[Sample
 
     def convert(label: str, item: Mapping[str, Any]) -> list[Sample]:
         try:
+            if task.kind == "streaming":
+                return [_item_stream(item, videos)]
             return _item_samples(item, mode, videos)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise TempevalError(
@@ -139,6 +144,62 @@ def _item_samples(item: Mapping[str, Any], mode: str, videos: Path) -> list[Samp
         )
         for index, probe in enumerate(item["test_info"])
     ]
+
+
+STREAM_DUE_S = 2.0
+"""Streaming forward mode: an answer the annotation says is possible from time ``t`` is due in ``[t, t + 2 s]``
+(tempeval's choice; OVO-Bench defines no window)."""
+
+
+def _item_stream(item: Mapping[str, Any], videos: Path) -> Sample:
+    """One forward item as one stream: every probe a query-time query at its ``realtime`` with the official prompt
+    (the official probe view), plus the event queries the annotation times: REC "say the count each time they
+    complete one more" (due after each ``end_times``), SSR "tell me when they start each step" (due after its
+    ``start_time``), CRR the question itself, asked at ``ask_time`` and due from ``clue_time``."""
+    code, item_id = str(item["task"]), int(item["id"])
+    probes: list[dict[str, Any]] = [
+        {
+            "query_id": f"probe-{index}",
+            "asked_at_s": float(probe["realtime"]),
+            "text": _probe_prompt(code, item, probe),
+            "answer_format": "number" if code == "REC" else "yes_no",
+            "choices": [],
+            "due_windows": None,
+            "target": int(probe["count"]) if code == "REC" else int(probe["type"]) == 1,
+        }
+        for index, probe in enumerate(item["test_info"])
+    ]
+
+    def due(times: Sequence[Any]) -> list[list[float]]:
+        return [[float(t), float(t) + STREAM_DUE_S] for t in times]
+
+    if code == "REC":
+        events = [{"query_id": "count", "asked_at_s": 0.0, "repeats": True, "answer_format": "number",
+                   "text": f"Each time they complete one more {item['activity']}, say how many times in total "
+                           "they have done it so far, as a single number.",
+                   "due_windows": due(item["end_times"])}]
+    elif code == "SSR":
+        events = [{"query_id": f"step-{index}", "asked_at_s": 0.0, "answer_format": "text",
+                   "text": f"Tell me as soon as they start this step: {step}", "due_windows": due([start])}
+                  for index, (step, start) in enumerate(zip(item["all_steps"], item["start_time"], strict=True))]
+    else:
+        events = [{"query_id": "answer", "asked_at_s": float(item["ask_time"]), "answer_format": "text",
+                   "text": f"{item['question']} Answer as soon as the video shows enough to answer it.",
+                   "due_windows": due([max(float(item["clue_time"]), float(item["ask_time"]))])}]
+    return Sample(
+        id=str(item_id), kind="streaming", question=f"{code} item {item_id}",
+        video=VideoRef(str(videos / str(item["video"]))),
+        target=[*events, *probes],
+        meta={"task_code": code, "mode": "forward", "video_id": str(item["video"]), "item_id": item_id},
+    )
+
+
+def stream_official(output: str, reference: Reference) -> Score:
+    """Streaming forward mode, official view: the stream scored with each answer read by :func:`official`, so
+    ``query_time_accuracy`` over the probes is OVO-Bench's forward probe accuracy."""
+    from tempeval.scoring.stream_records import stream_scorer
+
+    return stream_scorer(official)(output, reference)
 
 
 def _probe_prompt(code: str, item: Mapping[str, Any], probe: Mapping[str, Any]) -> str:

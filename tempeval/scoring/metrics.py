@@ -265,7 +265,7 @@ def probe_accuracy(rows: Sequence[Row], by: str | None = "mode") -> dict[str, Me
 
 MetricFunction = Callable[[Sequence[Row], "str | None"], dict[str, MetricValue]]
 
-METRICS: dict[str, MetricFunction] = {
+METRICS: dict[str, MetricFunction | str] = {
     "accuracy": accuracy,
     "macro_accuracy": macro_accuracy,
     "grouped_accuracy": grouped_accuracy,
@@ -274,8 +274,14 @@ METRICS: dict[str, MetricFunction] = {
     "multiple_binary_accuracy": multiple_binary_accuracy,
     "iou": iou_recall,
     "probe_accuracy": probe_accuracy,
+    "stream_events": "tempeval.scoring.stream_records:stream_events",
+    "stream_pauc": "tempeval.scoring.stream_records:stream_pauc",
+    "query_time_accuracy": "tempeval.scoring.stream_records:stream_query_accuracy",
+    "query_time_macro": "tempeval.scoring.stream_records:stream_query_macro",
+    "answered_query_accuracy": "tempeval.scoring.stream_records:stream_answered_accuracy",
 }
-"""Metric name (as written in task files) -> function of (rows, grouping key)."""
+"""Metric name (as written in task files) -> function of (rows, grouping key), or its ``module:function``
+(imported on first use)."""
 
 
 METRIC_KIND = Kind("metric", "tempeval.metrics", METRICS, "tempeval list metrics", convention=benchmark_function)

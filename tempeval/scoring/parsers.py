@@ -3,7 +3,8 @@
 Strict rules (the default mode):
 - ``letter``: the answer is one option letter. Accepted, in this order: a bare letter ("B", "B.", "(B)"); a capital
   letter leading the answer and closed by punctuation ("B) left", "B. left", "B: left"); "answer B" / "option B" /
-  "choice B" (with "is" or ":" between), or one bracketed letter "(B)", when exactly one valid letter is named so;
+  "choice B" (with "is", ":" or "is:" between: "the final answer is: B"), or one bracketed letter "(B)", when
+  exactly one valid letter is named so;
   the whole answer equal to one option's text (case-insensitive, a final full stop ignored); else exactly one
   option's text mentioned as whole words ("It moves down." -> "down"), only when the answer holds no negation (no,
   not, n't, never, neither, nor, none, without, instead, rather than) outside that option's own words: "There is no
@@ -15,7 +16,16 @@ Strict rules (the default mode):
   "end(s/ing) (at/:/is) b"; only then the first two times anywhere. So a prompt echo before the answer ("The video
   is 30 seconds long ... 32.0 - 35.0") and ordinals ("In the 2nd half: 20 - 25") do not supply the start.
   Start > end is unparseable (never silently swapped).
-- ``number``: the first integer, or a number word up to twenty.
+- ``number``: the first integer, or a number word up to twenty. (``parse_quantity``, for scorers of measured
+  quantities such as counts scored by relative accuracy: the first number, decimals kept, or a number word.)
+- ``letter_window`` (grounded QA: the option and its evidence window, "B, 12.0 - 18.5"): the window is the first
+  explicit range as for ``window`` (no fallback to any two numbers), the letter is read from the rest of the
+  answer as for ``letter`` (or a letter leading it, closed by a comma: "B, ..."); a JSON-like object with an
+  ``"answer"`` letter and a ``"relevant_span"`` (or ``"span"``/``"window"``) ``[start, end]`` is read too
+  (ReXTime's GPT prompt asks for one). Both parts are needed: either missing is unparseable.
+- ``letters`` (several right options at once): after an optional label ("Correct Answers:", "The answers are"),
+  the answer must be a list of option letters (separated by commas, semicolons, "and" or spaces; "(A)" and "A."
+  accepted; any case); anything else in it, a letter beyond the options, or no letter is unparseable.
 """
 
 from __future__ import annotations
@@ -67,7 +77,7 @@ def parse_letter(text: str, choices: tuple[str, ...]) -> Parsed:
     lead = re.match(r"^\W*([A-Z])\s*[).:\]]", cleaned)
     if lead and lead.group(1) in valid:
         return Parsed(lead.group(1), True)
-    for pattern in (r"(?:answer|option|choice)\s*(?:is|:)?\s*\(?([A-Z])\b", r"\(([A-Z])\)"):
+    for pattern in (r"(?:answer|option|choice)\s*(?:is\s*:?|:)?\s*\(?([A-Z])\b", r"\(([A-Z])\)"):
         letters = {m.upper() for m in re.findall(pattern, cleaned, flags=re.IGNORECASE)} & set(valid)
         if len(letters) == 1:
             return Parsed(letters.pop(), True)
@@ -134,13 +144,22 @@ _END_AT = re.compile(rf"\bend(?:s|ing|ed)?(?:\s+time)?\s*(?:at|:|is)?\s*{_BOUNDE
 
 def _explicit_window(text: str) -> tuple[str, str] | None:
     """The times of the first explicit range, else of a start ... end pair; None without either."""
+    found = _window_match(text)
+    return found[0] if found else None
+
+
+def _window_match(text: str) -> tuple[tuple[str, str], str] | None:
+    """(times, the text with them cut out) of the first explicit range, else of a start ... end pair."""
     found = _RANGE.search(text)
     if found:
         start, end = (group for group in found.groups() if group is not None)
-        return start, end
+        return (start, end), text[: found.start()] + " " + text[found.end() :]
     start_at = _START_AT.search(text)
     end_at = _END_AT.search(text, start_at.end()) if start_at else None
-    return (start_at.group(1), end_at.group(1)) if start_at and end_at else None
+    if not (start_at and end_at):
+        return None
+    rest = text[: start_at.start()] + " " + text[start_at.end() : end_at.start()] + " " + text[end_at.end() :]
+    return (start_at.group(1), end_at.group(1)), rest
 
 
 def parse_window(text: str) -> Parsed:
@@ -166,6 +185,81 @@ def parse_number(text: str) -> Parsed:
     return unparseable("no number found")
 
 
+_QUANTITY = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def parse_quantity(text: str) -> Parsed:
+    """Parse a measured quantity into a float: the first number (decimals kept), else a number word."""
+    found = _QUANTITY.search(text)
+    if found:
+        return Parsed(float(found.group()), True)
+    words = [NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS]
+    if words:
+        return Parsed(float(words[0]), True)
+    return unparseable("no number found")
+
+
+_JSON_LETTER = re.compile(r"[\"']answer[\"']\s*:\s*[\"']?\(?([A-Za-z])\)?(?![A-Za-z])")
+_JSON_SPAN = re.compile(
+    rf"[\"'](?:relevant_span|span|window)[\"']\s*:\s*\[\s*{_TIME}\s*,\s*{_TIME}\s*\]", re.IGNORECASE
+)
+_LEADING_LETTER = re.compile(r"^\W*([A-Z])\s*[,;).:\]]")
+_TWO_LEADING_LETTERS = re.compile(r"^\W*[A-Z]\s*[,;]\s*(?:and\s+|or\s+)?\(?[A-Z]\)?\s*(?:[,;)]|$)")
+
+
+def parse_letter_window(text: str, choices: tuple[str, ...]) -> Parsed:
+    """Parse a grounded answer into ``(letter, (start, end))``: the option and its evidence window."""
+    cleaned = text.strip()
+    if not cleaned:
+        return unparseable("empty output")
+    json_letter, json_span = _JSON_LETTER.search(cleaned), _JSON_SPAN.search(cleaned)
+    if json_letter and json_span:
+        letter, window_text = json_letter.group(1).upper(), f"{json_span.group(1)} - {json_span.group(2)}"
+        if letter not in (LETTERS[: len(choices)] if choices else LETTERS):
+            return unparseable(f"answer letter {letter} is not one of the options")
+    else:
+        found = _window_match(cleaned)
+        if found is None:
+            return unparseable("no evidence window ('start - end') found")
+        (start_text, end_text), rest = found
+        window_text = f"{start_text} - {end_text}"
+        rest = rest.strip(" \t\n,;:-–—")
+        lead = _LEADING_LETTER.match(rest)
+        valid = LETTERS[: len(choices)] if choices else LETTERS
+        if _TWO_LEADING_LETTERS.match(rest):
+            return unparseable("several option letters lead the answer")
+        if lead and lead.group(1) in valid:
+            letter = lead.group(1)
+        else:
+            option = parse_letter(rest, choices)
+            if not option.ok:
+                return unparseable(f"window found but no option letter: {option.reason}")
+            letter = option.answer
+    window = parse_window(window_text)
+    if not window.ok:
+        return window
+    return Parsed((letter, window.answer), True)
+
+
+_LETTERS_LABEL = re.compile(
+    r"^(?:the\s+)?(?:correct\s+|right\s+|final\s+)?(?:answers?|options?|choices?)\s*(?:are|is)?\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_LETTERS_SEPARATOR = re.compile(r"\s*(?:[,;/&]|\band\b)\s*|\s+", re.IGNORECASE)
+
+
+def parse_letters(text: str, choices: tuple[str, ...]) -> Parsed:
+    """Parse a list of option letters ("Correct Answers: A, B, E") into a sorted tuple of distinct letters."""
+    valid = LETTERS[: len(choices)] if choices else LETTERS
+    body = _LETTERS_LABEL.sub("", text.strip().strip("`*")).strip().rstrip(".")
+    tokens = [token.strip("()[].*") for token in _LETTERS_SEPARATOR.split(body) if token.strip("()[].*")]
+    if not tokens:
+        return unparseable("no option letters found")
+    if not all(len(token) == 1 and token.upper() in valid for token in tokens):
+        return unparseable("not a list of option letters")
+    return Parsed(tuple(sorted({token.upper() for token in tokens})), True)
+
+
 def parse(answer_format: str, text: str, choices: tuple[str, ...] = ()) -> Parsed:
     """Parse ``text`` as an answer of ``answer_format``."""
     if answer_format == "letter":
@@ -178,6 +272,10 @@ def parse(answer_format: str, text: str, choices: tuple[str, ...] = ()) -> Parse
         return parse_window(text)
     if answer_format == "number":
         return parse_number(text)
+    if answer_format == "letter_window":
+        return parse_letter_window(text, choices)
+    if answer_format == "letters":
+        return parse_letters(text, choices)
     if answer_format == "text":
         return Parsed(text.strip(), bool(text.strip()), "" if text.strip() else "empty output")
     raise ValueError(f"Unknown answer format {answer_format!r}.")
@@ -195,4 +293,10 @@ def gold_text(sample: Sample, answer_format: str) -> str:
     if answer_format == "window":
         start, end = target[0] if isinstance(target[0], (list, tuple)) else target
         return f"{float(start):.2f} - {float(end):.2f}"
+    if answer_format == "letter_window":  # target: (letter, window or windows); the first window
+        letter, windows = target
+        start, end = windows[0] if isinstance(windows[0], (list, tuple)) else windows
+        return f"{letter}, {float(start):.2f} - {float(end):.2f}"
+    if answer_format == "letters":
+        return ", ".join(target)
     return str(target)

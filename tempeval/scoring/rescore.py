@@ -42,6 +42,7 @@ def reference_of(record: Mapping[str, Any], judge: Judge | None = None) -> Refer
         duration_s=record.get("duration_s"),
         meta=record.get("meta") or {},
         judge=judge,
+        stream=record.get("stream"),
     )
 
 

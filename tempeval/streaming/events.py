@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tempeval.errors import TempevalError
+from tempeval.types import AnswerFormat
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +42,13 @@ class QueryEvent:
     """The question as the model sees it (never the answer)."""
     query_id: str
     """Unique within the stream; responses name it."""
+    answer_format: AnswerFormat = "text"
+    """The shape of a well-formed answer (what the text's instruction asks for; baselines answer in kind)."""
+    choices: tuple[str, ...] = ()
+    """The options the text lists, for a multiple-choice question."""
+    stays_open: bool = False
+    """The question wants an answer at every event it names ("say each time ..."): a polled question stays open
+    after it is answered."""
 
     def __post_init__(self) -> None:
         if not (isinstance(self.t, int | float) and math.isfinite(self.t) and self.t >= 0):

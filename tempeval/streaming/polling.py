@@ -25,7 +25,7 @@ from tempeval.adapter import Adapter
 from tempeval.errors import TempevalError
 from tempeval.streaming.events import Action, Errored, FrameEvent, QueryEvent, Respond, Silent, StreamEvent
 from tempeval.streaming.session import StreamOpening
-from tempeval.types import Frames, GenerationConfig, Request
+from tempeval.types import Frames, GenerationConfig, Poll, Request
 
 WAIT_TOKEN = "WAIT"
 
@@ -154,7 +154,7 @@ class PollingSession:
 
     def poll_prompt(self, now_s: float) -> str:
         """The instruction for a poll at ``now_s`` over the open questions."""
-        questions = sorted(self._open.values(), key=lambda query: (query.t, query.query_id))
+        questions = self._open_in_order()
         window = f" (the last {self.config.window_s:g} s)" if self.config.window_s is not None else ""
         return POLL_INSTRUCTION.format(
             now_s=now_s,
@@ -163,6 +163,9 @@ class PollingSession:
             example_id=questions[0].query_id,
             wait_token=self.config.wait_token,
         )
+
+    def _open_in_order(self) -> list[QueryEvent]:
+        return sorted(self._open.values(), key=lambda query: (query.t, query.query_id))
 
     def _poll(self, now_s: float) -> list[Action]:
         shown = self.poll_frames()
@@ -182,6 +185,10 @@ class PollingSession:
             generation=self.config.generation,
             video_duration_s=max(now_s - seen_from, 0.0),
             video_path=self.opening.video_path if self.opening else None,
+            poll=Poll(
+                self.config.wait_token,
+                tuple((q.query_id, q.answer_format, q.choices) for q in self._open_in_order()),
+            ),
         )
         prediction = next(iter(self.adapter.stream([request])))
         if prediction.error is not None or prediction.text is None:
@@ -190,7 +197,9 @@ class PollingSession:
         if not self.config.keep_answered:
             for action in actions:
                 if isinstance(action, Respond) and action.query_id is not None:
-                    self._open.pop(action.query_id, None)
+                    query = self._open.get(action.query_id)
+                    if query is not None and not query.stays_open:
+                        del self._open[action.query_id]
         return actions
 
     def read_reply(self, text: str) -> list[Action]:

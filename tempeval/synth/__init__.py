@@ -1,6 +1,6 @@
 """The built-in synthetic temporal suite: procedurally generated, deterministic from a seed, no download.
 
-Seven subsets of small H.264 videos (128x128 px, 10 fps, 3-12 s) of coloured circles, squares and triangles on
+Eight subsets of small H.264 videos (128x128 px, 10 fps, 3-12 s) of coloured circles, squares and triangles on
 a plain background:
 
 - ``direction``, ``order``, ``count``, ``speed``: multiple choice; every video has a conflicting twin (same
@@ -8,6 +8,8 @@ a plain background:
 - ``grounding``: when is a shape visible; the target window matches the encoded frames exactly.
 - ``claims``: a true and a false statement about one video (``meta["claim"]`` ``fact``/``fib``).
 - ``online``: stream questions with ``query_time_s``; backward multiple choice and forward yes/no probes.
+- ``stream``: one record per stream for the ``streaming`` kind: "tell me as soon as the X appears" (due within
+  2 s of a known time) and "how many circles have appeared so far?" (asked at known times).
 
 The suite is generated on first use into ``<root>/seed<seed>-n<per_task>/`` (``root`` defaults to
 :func:`default_root`) and reused afterwards. A finished folder holds a ``COMPLETE`` manifest; generation
@@ -30,10 +32,10 @@ from typing import Any
 
 from tempeval.types import Sample, VideoRef
 
-GENERATOR_VERSION: str = "1"
+GENERATOR_VERSION: str = "2"
 """Bump whenever the generated output changes: it names the default cache folder and is checked on reuse."""
 
-SUBSETS: tuple[str, ...] = ("direction", "order", "count", "speed", "grounding", "claims", "online")
+SUBSETS: tuple[str, ...] = ("direction", "order", "count", "speed", "grounding", "claims", "online", "stream")
 """The subset names, in suite order."""
 
 ENV_VAR = "TEMPEVAL_SYNTH_DIR"

@@ -1,10 +1,11 @@
-"""Scene layouts and annotation records of the seven synthetic subsets.
+"""Scene layouts and annotation records of the eight synthetic subsets.
 
 Each subset is made of *groups*: one group is a twin pair of videos (direction, order, count, speed), one video
-with one question (grounding), one video with a fact/fib claim pair (claims), or one stream video with its
-questions and probes (online). Group ``i`` draws all its randomness from
-``random.Random(f"{seed}:{subset}:{i}")``, so a group never depends on how many groups come before or after it.
-The one cross-group choice, where the correct option goes, comes from a balanced schedule (:func:`letter_schedule`).
+with one question (grounding), one video with a fact/fib claim pair (claims), one stream video with its
+questions and probes (online), or one stream video with its timed queries as one record (stream). Group ``i``
+draws all its randomness from ``random.Random(f"{seed}:{subset}:{i}")``, so a group never depends on how many
+groups come before or after it. The one cross-group choice, where the correct option goes, comes from a
+balanced schedule (:func:`letter_schedule`).
 
 Timing rules that keep every answer readable from 8 frames sampled at segment midpoints:
 moves cross most of the frame and last the whole clip; order and count clips are ``8 * m`` frames long with
@@ -623,6 +624,66 @@ def build_online(seed: int, i: int, slots: tuple[int, ...]) -> Group:
     return group
 
 
+STREAM_DUE_S = 2.0
+"""synth_stream: an answer to "tell me when X appears" is due from the appearance to this many seconds after it."""
+
+
+def build_stream(seed: int, i: int, slots: tuple[int, ...]) -> Group:
+    """One stream (one record): two shapes (squares or triangles) appear at known times, and one to three
+    circles appear and stay. Its four queries: "tell me as soon as the X appears" for each shape, asked at 0 s
+    and due within ``STREAM_DUE_S`` of the appearance, and "how many circles have appeared so far?" once in each half
+    of the stream, >= 1 s from every circle's appearance (so a 1 fps stream has seen the answer)."""
+    rng = random.Random(f"{seed}:stream:{i}")
+    colors = rng.sample(COLORS, 5)
+    events = [rng.randint(40, 90)]
+    events.append(events[0] + rng.randint(30, 60))
+    n_frames = events[1] + rng.randint(30, 50)
+    circles = sorted(rng.sample(range(10, n_frames - 20), rng.randint(1, 3)))
+    objects: list[dict[str, Any]] = []
+    taken: list[tuple[float, float]] = []
+    names = []
+    for j, frame in enumerate(events):
+        spot = _spot(rng, taken)
+        taken.append(spot)
+        objects.append(_obj(colors[j], rng.choice(("square", "triangle")), spot, visible=[[frame, n_frames]]))
+        names.append(desc(objects[-1]))
+    for j, frame in enumerate(circles):
+        spot = _spot(rng, taken)
+        taken.append(spot)
+        objects.append(_obj(colors[2 + j], "circle", spot, visible=[[frame, n_frames]]))
+    quiet = [q for q in range(10, n_frames + 1) if all(abs(q - c) >= 10 for c in circles)]
+    stem = f"stream-{i:04d}"
+    queries: list[dict[str, Any]] = [
+        {
+            "query_id": f"when-{j + 1}",
+            "asked_at_s": 0.0,
+            "text": f"Tell me as soon as the {name} appears.",
+            "answer_format": "text",
+            "choices": [],
+            "due_windows": [[_seconds(frame), round(_seconds(frame) + STREAM_DUE_S, 6)]],
+            "target": None,
+        }
+        for j, (name, frame) in enumerate(zip(names, events, strict=True))
+    ]
+    halves = [[q for q in quiet if q <= n_frames // 2], [q for q in quiet if q > n_frames // 2]]
+    for j, q in enumerate(rng.choice(half) for half in halves):
+        queries.append({
+            "query_id": f"count-{j + 1}",
+            "asked_at_s": _seconds(q),
+            "text": "How many circles have appeared so far?",
+            "answer_format": "number",
+            "choices": [],
+            "due_windows": None,
+            "target": sum(1 for c in circles if c <= q),
+        })
+    meta = _meta("stream", stem, n_frames, event_times_s=[_seconds(f) for f in events],
+                 circle_times_s=[_seconds(c) for c in circles], circle_colors=colors[2:2 + len(circles)])
+    question = " / ".join(query["text"] for query in queries)
+    group = Group(scenes=[_scene(stem, n_frames, objects)])
+    group.records.append(_record(stem, "streaming", stem, question, target=queries, answer_format="text", meta=meta))
+    return group
+
+
 BUILDERS = {
     "direction": build_direction,
     "order": build_order,
@@ -631,6 +692,7 @@ BUILDERS = {
     "grounding": build_grounding,
     "claims": build_claims,
     "online": build_online,
+    "stream": build_stream,
 }
 """Subset name -> group builder ``(seed, i, slots) -> Group``."""
 
@@ -642,5 +704,7 @@ LAYOUT: dict[str, tuple[int, int, int, bool]] = {
     "grounding": (1, 0, 0, False),
     "claims": (2, 0, 0, False),
     "online": (6, 4, 2, False),
+    "stream": (3, 0, 0, False),
 }
-"""Subset name -> (records per group, options per question, correct-option slots per group, slots distinct)."""
+"""Subset name -> (records per group, options per question, correct-option slots per group, slots distinct).
+A ``stream`` group is one stream (one record) that counts as 3, so ``per_task=60`` gives 20 streams."""
