@@ -337,6 +337,8 @@ class VLLMAdapter(Adapter):
         self._template = template
         self._llm: Any = None
         self._load_error: TempevalError | None = None
+        self._request_ids = itertools.count()
+        """Numbers the engine's requests across streams (a polled online task streams one request at a time)."""
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
@@ -370,7 +372,7 @@ class VLLMAdapter(Adapter):
         if self.options.engine_loop == "batch" or not steps:
             yield from super().stream(requests)
             return
-        yield from _EngineLoop(engine, self._backend, self.options, template).run(requests)
+        yield from _EngineLoop(engine, self._backend, self.options, template, self._request_ids).run(requests)
 
     def generate(self, requests: Sequence[Request]) -> list[Prediction]:
         """Answer every request: one ``generate`` call per ``batch_size`` requests, errors per sample."""
@@ -453,12 +455,14 @@ class _EngineLoop:
     one always goes in); when the engine has nothing to do it waits for the next request.
     """
 
-    def __init__(self, engine: Any, backend: Any, options: VLLMOptions, template: ChatTemplate) -> None:
+    def __init__(
+        self, engine: Any, backend: Any, options: VLLMOptions, template: ChatTemplate, ids: Iterator[int]
+    ) -> None:
         self._engine = engine
         self._options = options
         self._template = template
         self._params = _SamplingParamsCache(backend)
-        self._ids = itertools.count()
+        self._ids = ids
         self._unfinished: dict[str, _Unfinished] = {}
         self._given_ids: dict[str, str] = {}
         """The id each request was given, by the id the engine returned for it where the two differ."""

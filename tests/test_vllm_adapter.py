@@ -341,6 +341,10 @@ def test_a_request_in_the_engine_keeps_no_frames_in_this_process() -> None:
     gc.collect()
     assert [ref() for ref in alive] == [None] * 3, "the engine has the inputs; the adapter keeps only sample ids"
     assert [p.sample_id for p in answers] == ["q1", "q2"]
+    (again,) = adapter.stream([request("q3")])  # a polled online task streams one request at a time
+    assert again.text == "answer q3"
+    ids = [request_id for request_id, _, _ in adapter._engine()[0].llm_engine.added]
+    assert len(set(ids)) == 4, "request ids never repeat across streams"
 
 
 def test_streamed_failures_stay_with_their_samples_and_a_dead_engine_stops() -> None:
