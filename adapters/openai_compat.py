@@ -237,6 +237,7 @@ class OpenAICompatAdapter(Adapter):
     Options = OpenAIOptions
     requires = "pip install 'tempeval[openai]'"
     batch_size = 256
+    reserved_cores = 1  # this thread encodes JPEGs and feeds the HTTP process (bench/README.md, API throughput)
     transport_args = frozenset(
         {"base_url", "api_key_env", "concurrency", "http_transport", "timeout_s", "max_retries"}
     )

@@ -1,11 +1,16 @@
-"""``vllm``: offline ``vllm.LLM`` on the local GPUs, every request of a batch in one ``generate`` call.
+"""``vllm``: offline ``vllm.LLM`` on the local GPUs, requests streamed into its engine as their frames are ready.
 
-``--model vllm/Qwen/Qwen2.5-VL-7B-Instruct``. Whenever the engine is free the runner hands over every request
-decoded by then, up to ``-M batch_size`` (1024 by default) and half the run's ``--max-inflight-bytes``, and each
-such batch is ONE ``LLM.generate`` call: vLLM's scheduler does the continuous batching, so looping one request at
-a time would waste the GPU, and the next batch is decoded while the engine works on this one. The exact dicts
-given to ``generate`` are built by the pure function ``build_prompt_inputs``, which tests check with a fake engine
-(no vLLM, no GPU).
+``--model vllm/Qwen/Qwen2.5-VL-7B-Instruct``. With ``-M engine_loop=stream`` (the default) each request goes into
+vLLM's engine as soon as its frames are decoded (``LLM.llm_engine.add_request``) and the adapter then runs
+``step()``, the same loop ``LLM.generate`` runs inside itself: vLLM's scheduler batches whatever is in the engine
+(continuous batching), each answer is yielded, and so recorded, the moment its request finishes, and between
+steps the next decoded requests are added without waiting. The engine holds at most ``-M batch_size`` unfinished
+requests (1024 by default) and at most half the run's ``--max-inflight-bytes`` of their frames, so memory is
+bounded by the byte budget whatever ``batch_size`` is. With ``-M engine_loop=batch`` (also used where the ``LLM``
+has no ``llm_engine`` with ``add_request`` and ``step``) each batch of what is decoded when the engine is free is
+ONE ``LLM.generate`` call and its records are written when the whole call returns. The exact dicts given to
+vLLM are built by the pure function ``build_prompt_inputs``, which tests check with a fake engine (no vLLM, no
+GPU).
 
 Frames (sampled by tempeval, never by vLLM's own loader) go, with ``-M video_input=video`` (the default), as
 ONE native video: a ``uint8`` array T x H x W x 3 in ``multi_modal_data["video"]``, paired with metadata
@@ -39,23 +44,26 @@ processors; ECOSYSTEM.md section 2), not yet run on a GPU: confirm it against th
 vLLM reuses its processed inputs instead of hashing the pixels again. This needs the video's path on the
 request (a ``video_path`` attribute); requests without one are sent without uuids and vLLM hashes the pixels.
 
-A batch whose ``generate`` call raises (say, one prompt longer than ``max_model_len``) is split in halves and
-retried, so only the offending samples record the error. Engine arguments (parallelism, ``max_model_len``,
+A request vLLM refuses (say, a prompt longer than ``max_model_len``: ``add_request`` raises) records that error
+alone; in batch mode a ``generate`` call that raises is split in halves and retried to the same end. A failing
+``step`` (the engine died) fails the run's remaining samples at once. Engine arguments (parallelism, ``max_model_len``,
 ``limit_mm_per_prompt``, ``mm_processor_kwargs``, ...) are typed ``-M`` options; anything else goes through
 ``-M engine_args='{...}'``. The vLLM and transformers versions are recorded in the run header.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from tempeval.adapter import Adapter, Capabilities, check_choice, reply_or_error
+from tempeval.adapter import Adapter, Capabilities, RequestFeed, check_choice, frame_bytes, reply_or_error
 from tempeval.adapters.hf import (
     chat_messages,
     describe_error,
@@ -67,6 +75,7 @@ from tempeval.errors import TempevalError
 from tempeval.types import Frames, GenerationConfig, Prediction, Request
 
 VIDEO_INPUTS = ("video", "images")
+ENGINE_LOOPS = ("stream", "batch")
 
 ChatTemplate = Callable[[list[dict[str, Any]]], str]
 """Renders Hugging Face chat messages into the model's prompt text (generation prompt included)."""
@@ -78,9 +87,12 @@ class VLLMOptions:
 
     video_input: str = "video"
     """``video``: frames as one native video (models that take video); ``images``: one image per frame."""
+    engine_loop: str = "stream"
+    """``stream``: each request enters vLLM's engine when its frames are ready and is recorded when it finishes
+    (``llm_engine.add_request`` / ``step``); ``batch``: one ``LLM.generate`` call per batch, recorded after it."""
     batch_size: int = 1024
-    """The most requests per ``LLM.generate`` call (vLLM batches them itself; fewer when fewer are decoded when
-    the engine is free, or their frames reach half of ``--max-inflight-bytes``); records are written after each."""
+    """The most unfinished requests in the engine at once (stream), or per ``LLM.generate`` call (batch); fewer
+    when their frames reach half of ``--max-inflight-bytes``. vLLM's own ``max_num_seqs`` sets how many it runs."""
     tensor_parallel_size: int = 1
     pipeline_parallel_size: int = 1
     data_parallel_size: int = 1
@@ -290,10 +302,10 @@ def _engine_dead(exc: Exception) -> bool:
 
 
 class VLLMAdapter(Adapter):
-    """Offline vLLM: one ``LLM.generate`` call per batch of up to ``batch_size`` requests."""
+    """Offline vLLM: requests streamed into its engine (or one ``LLM.generate`` call per batch)."""
 
     name = "vllm"
-    transport_args = frozenset({"batch_size", "max_num_seqs", "gpu_memory_utilization"})
+    transport_args = frozenset({"batch_size", "engine_loop", "max_num_seqs", "gpu_memory_utilization"})
     Options = VLLMOptions
     requires = "pip install 'tempeval[vllm]'"
 
@@ -314,6 +326,7 @@ class VLLMAdapter(Adapter):
         if not model:
             raise TempevalError("The vllm adapter needs a model: --model vllm/<hub id or local folder>.")
         check_choice("video_input", options.video_input, VIDEO_INPUTS)
+        check_choice("engine_loop", options.engine_loop, ENGINE_LOOPS)
         if options.batch_size < 1:
             raise TempevalError(f"-M batch_size must be at least 1; got {options.batch_size}.")
         for key in ("limit_mm_per_prompt", "mm_processor_kwargs", "engine_args"):
@@ -324,6 +337,8 @@ class VLLMAdapter(Adapter):
         self._template = template
         self._llm: Any = None
         self._load_error: TempevalError | None = None
+        self._request_ids = itertools.count()
+        """Numbers the engine's requests across streams (a polled online task streams one request at a time)."""
 
     @property
     def capabilities(self) -> Capabilities:  # type: ignore[override]
@@ -348,6 +363,17 @@ class VLLMAdapter(Adapter):
         """Drop the engine so its GPU memory can be freed."""
         self._llm = None
 
+    def stream(self, requests: Iterable[Request]) -> Iterator[Prediction]:
+        """Answers as each request finishes: requests stream into vLLM's engine (see the module docstring), or,
+        with ``-M engine_loop=batch`` or an engine without ``add_request``/``step``, one ``generate`` per batch."""
+        llm, template = self._engine()
+        engine = getattr(llm, "llm_engine", None)
+        steps = all(callable(getattr(engine, name, None)) for name in ("add_request", "step"))
+        if self.options.engine_loop == "batch" or not steps:
+            yield from super().stream(requests)
+            return
+        yield from _EngineLoop(engine, self._backend, self.options, template, self._request_ids).run(requests)
+
     def generate(self, requests: Sequence[Request]) -> list[Prediction]:
         """Answer every request: one ``generate`` call per ``batch_size`` requests, errors per sample."""
         llm, template = self._engine()
@@ -359,8 +385,7 @@ class VLLMAdapter(Adapter):
                 try:
                     ready.append((request, build_prompt_input(request, self.options, template)))
                 except Exception as exc:  # this sample cannot be sent; the others still are
-                    error = f"input not built: {describe_error(exc)}"
-                    predictions.append(Prediction(request.sample_id, None, error=error))
+                    predictions.append(_not_built(request, exc))
             if not ready:
                 continue
             started = time.perf_counter()
@@ -374,13 +399,9 @@ class VLLMAdapter(Adapter):
 
     def _generate_once(self, llm: Any, items: Sequence[tuple[Request, dict[str, Any]]]) -> list[Any]:
         """ONE ``LLM.generate`` call for all ``items``; vLLM returns the outputs in input order."""
-        params: dict[GenerationConfig, Any] = {}
-        for request, _ in items:
-            if request.generation not in params:
-                params[request.generation] = self._backend.SamplingParams(**sampling_kwargs(request.generation))
-        sampling = (
-            next(iter(params.values())) if len(params) == 1 else [params[request.generation] for request, _ in items]
-        )
+        params = _SamplingParamsCache(self._backend)
+        per_request = [params.of(request.generation) for request, _ in items]
+        sampling = per_request[0] if len(params.made) == 1 else per_request
         return list(llm.generate([inputs for _, inputs in items], sampling_params=sampling, use_tqdm=False))
 
     def _engine(self) -> tuple[Any, ChatTemplate]:
@@ -399,6 +420,119 @@ class VLLMAdapter(Adapter):
         if self._template is None:
             self._template = load_chat_template(self.model, self.options, self._llm)
         return self._llm, self._template
+
+
+class _SamplingParamsCache:
+    """One ``vllm.SamplingParams`` per distinct GenerationConfig."""
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.made: dict[GenerationConfig, Any] = {}
+
+    def of(self, generation: GenerationConfig) -> Any:
+        if generation not in self.made:
+            self.made[generation] = self._backend.SamplingParams(**sampling_kwargs(generation))
+        return self.made[generation]
+
+
+@dataclass(frozen=True)
+class _Unfinished:
+    """A request inside the engine: its sample, the bytes of frames it was given (vLLM holds them, processed, until
+    it finishes; this process keeps no pixels of it), when it went in."""
+
+    sample_id: str
+    frame_bytes: int
+    added_at: float
+
+
+class _EngineLoop:
+    """Requests streamed into vLLM's ``LLMEngine``: added as they are ready, answered as each finishes.
+
+    The loop ``LLM.generate`` runs itself (``add_request`` for every prompt, then ``step`` until nothing is
+    unfinished), with the prompts arriving while it runs. Before each ``step`` it adds the requests the feed has
+    ready now (all of them from an iterator that is not a :class:`~tempeval.adapter.RequestFeed`), keeping the
+    engine's unfinished requests under ``batch_size`` and their frames under the feed's ``batch_bytes`` (the first
+    one always goes in); when the engine has nothing to do it waits for the next request.
+    """
+
+    def __init__(
+        self, engine: Any, backend: Any, options: VLLMOptions, template: ChatTemplate, ids: Iterator[int]
+    ) -> None:
+        self._engine = engine
+        self._options = options
+        self._template = template
+        self._params = _SamplingParamsCache(backend)
+        self._ids = ids
+        self._unfinished: dict[str, _Unfinished] = {}
+        self._given_ids: dict[str, str] = {}
+        """The id each request was given, by the id the engine returned for it where the two differ."""
+        self._held = 0
+
+    def run(self, requests: Iterable[Request]) -> Iterator[Prediction]:
+        feed = iter(requests)
+        budget = feed.batch_bytes if isinstance(feed, RequestFeed) else None
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and self._room(feed, budget):
+                    request = next(feed, None)
+                    if request is None:
+                        exhausted = True
+                    else:
+                        yield from self._add(request)
+                if not self._unfinished:
+                    if exhausted:
+                        return
+                    continue
+                for output in self._engine.step():
+                    request_id = self._given_ids.pop(output.request_id, output.request_id)
+                    if getattr(output, "finished", True) and request_id in self._unfinished:
+                        entry = self._unfinished.pop(request_id)
+                        self._held -= entry.frame_bytes
+                        latency = time.perf_counter() - entry.added_at
+                        yield _prediction(entry.sample_id, output, latency)
+        finally:  # closed early (the run stopped) or the engine failed: nothing of this run keeps the GPU busy
+            if self._unfinished:
+                abort = getattr(self._engine, "abort_request", None)
+                if callable(abort):
+                    with contextlib.suppress(Exception):  # a dead engine cannot abort; its requests went with it
+                        abort(list(self._unfinished))
+
+    def _room(self, feed: Iterator[Request], budget: int | None) -> bool:
+        """Whether to add another request now: always when the engine is empty (waiting for one if need be),
+        else while one is ready and the engine is under its request and byte limits."""
+        if not self._unfinished:
+            return True
+        if len(self._unfinished) >= self._options.batch_size:
+            return False
+        if budget is None:
+            return True
+        return self._held < budget and isinstance(feed, RequestFeed) and feed.ready()
+
+    def _add(self, request: Request) -> Iterator[Prediction]:
+        """Put one request into the engine; one it cannot take is answered with its error at once."""
+        try:
+            inputs = build_prompt_input(request, self._options, self._template)
+        except Exception as exc:  # this sample cannot be sent; the others still are
+            yield _not_built(request, exc)
+            return
+        request_id = f"tempeval-{next(self._ids)}"
+        try:
+            returned = self._engine.add_request(request_id, inputs, self._params.of(request.generation))
+        except Exception as exc:  # vLLM refused this prompt (too long, bad media): its error alone
+            if _engine_dead(exc):
+                raise
+            yield Prediction(request.sample_id, None, error=describe_error(exc))
+            return
+        if isinstance(returned, str) and returned != request_id:  # newer vLLM may track it by an id of its own
+            self._given_ids[returned] = request_id
+        nbytes = frame_bytes(request)
+        self._unfinished[request_id] = _Unfinished(request.sample_id, nbytes, time.perf_counter())
+        self._held += nbytes
+
+
+def _not_built(request: Request, exc: Exception) -> Prediction:
+    return Prediction(request.sample_id, None, error=f"input not built: {describe_error(exc)}")
 
 
 def _prediction(sample_id: str, outcome: Any, latency: float) -> Prediction:

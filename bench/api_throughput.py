@@ -9,6 +9,8 @@ HTTP + scoring and writing the record), measured in this process and the adapter
 Targets on 2 cores: >= 85% of ideal at C = 32, L = 0.25 s; client CPU <= 10 ms per request.
 
 Run: python bench/api_throughput.py [--latency 0.25] [--concurrency 32 128] [--task synth_order] [--per-task 640]
+[--decode-workers 1 0] (several values: the passes alternate between them, so they are compared within one run;
+0 is the runner's default for this adapter)
 The suite is generated once into the synthetic cache (about 3 min at 640 per task) and reused.
 """
 
@@ -55,6 +57,8 @@ def main() -> None:
     parser.add_argument("--per-task", type=int, default=640, help="records per synthetic task (default 640)")
     parser.add_argument("--http-transport", default="auto", help="the openai adapter's -M http_transport")
     parser.add_argument("--jpeg-encoder", default="auto", help="the openai adapter's -M jpeg_encoder")
+    parser.add_argument("--decode-workers", type=int, nargs="+", default=[0],
+                        help="--decode-workers of the runs (0: the default); several alternate pass by pass")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="tempeval-bench-"))
@@ -76,34 +80,38 @@ def main() -> None:
             for task in tasks:
                 run_task(task, adapter, "openai/bench", RunOptions(out_dir=work / f"warm-{concurrency}", load=load,
                                                                    progress=False, frames=FramePolicy(num_frames=8)))
-            requests, wall, cpu, http_cpu, server_cpu = 0, 0.0, 0.0, 0.0, 0.0
+            totals = {workers: [0, 0.0, 0.0, 0.0, 0.0] for workers in args.decode_workers}
             for repeat in range(args.repeat):
-                for task in tasks:
-                    options = RunOptions(out_dir=work / f"runs-{concurrency}-{repeat}", load=load, progress=False,
-                                         frames=FramePolicy(num_frames=8))
-                    http_pid = adapter.http_process_id  # the adapter's own HTTP process: client CPU too
-                    assert http_pid is not None  # started by the warm-up
-                    http_started, server_started = process_cpu_seconds(http_pid), process_cpu_seconds(server.pid)
-                    started, cpu_started = time.perf_counter(), cpu_seconds()
-                    summary = run_task(task, adapter, "openai/bench", options)
-                    wall += time.perf_counter() - started
-                    cpu += cpu_seconds() - cpu_started
-                    http_cpu += process_cpu_seconds(http_pid) - http_started
-                    server_cpu += process_cpu_seconds(server.pid) - server_started
-                    requests += summary.n
+                for workers, total in totals.items():  # alternating: a drift of the machine's speed hits all
+                    for task in tasks:
+                        options = RunOptions(out_dir=work / f"runs-{concurrency}-{repeat}-{workers}", load=load,
+                                             progress=False, frames=FramePolicy(num_frames=8),
+                                             decode_workers=workers or None)
+                        http_pid = adapter.http_process_id  # the adapter's own HTTP process: client CPU too
+                        assert http_pid is not None  # started by the warm-up
+                        http_started, server_started = process_cpu_seconds(http_pid), process_cpu_seconds(server.pid)
+                        started, cpu_started = time.perf_counter(), cpu_seconds()
+                        summary = run_task(task, adapter, "openai/bench", options)
+                        total[1] += time.perf_counter() - started
+                        total[2] += cpu_seconds() - cpu_started
+                        total[3] += process_cpu_seconds(http_pid) - http_started
+                        total[4] += process_cpu_seconds(server.pid) - server_started
+                        total[0] += summary.n
             adapter.close()
-            achieved = requests / wall
             ideal = concurrency / args.latency
-            rows.append((concurrency, requests, achieved, ideal, 1000 * (cpu + http_cpu) / requests,
-                         1000 * http_cpu / requests, 1000 * server_cpu / requests))
+            for workers, (requests, wall, cpu, http_cpu, server_cpu) in totals.items():
+                rows.append((concurrency, workers or "default", int(requests), requests / wall, ideal,
+                             1000 * (cpu + http_cpu) / requests, 1000 * http_cpu / requests,
+                             1000 * server_cpu / requests))
     finally:
         server.kill()
     print(f"latency L = {args.latency} s, 8 frames of 128 px per request, {args.task} at {args.per_task} per task\n")
-    print("| C | requests | achieved req/s | ideal C/L | % of ideal | client CPU ms/request | of which HTTP process "
-          "| server CPU ms/request |")
-    print("|---|---|---|---|---|---|---|---|")
-    for concurrency, requests, achieved, ideal, cpu_ms, http_ms, server_ms in rows:
-        print(f"| {concurrency} | {requests} | {achieved:.1f} | {ideal:.0f} | {100 * achieved / ideal:.0f}% "
+    print("| C | decode workers | requests | achieved req/s | ideal C/L | % of ideal | client CPU ms/request "
+          "| of which HTTP process | server CPU ms/request |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for concurrency, workers, requests, achieved, ideal, cpu_ms, http_ms, server_ms in rows:
+        print(f"| {concurrency} | {workers} | {requests} | {achieved:.1f} | {ideal:.0f} "
+              f"| {100 * achieved / ideal:.0f}% "
               f"| {cpu_ms:.1f} | {http_ms:.1f} | {server_ms:.1f} |")
 
 

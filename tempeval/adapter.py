@@ -74,6 +74,10 @@ class Adapter(ABC):
     batch_size: ClassVar[int] = 16
     """The most requests one :meth:`generate` call gets (fewer when fewer are decoded when it is free, or when
     their frames reach the run's byte budget; see :func:`take_batch`); records are written after each call."""
+    reserved_cores: ClassVar[int] = 0
+    """Cores the adapter's own work in this process keeps busy (building payloads, talking to its HTTP process):
+    by default a run decodes on the cores it may use less these, at least one (``--decode-workers`` overrides it).
+    More decode threads would only contend with that work for the interpreter lock."""
     requires: ClassVar[str] = ""
     """What must be installed, for ``tempeval list models``."""
     transport_args: ClassVar[frozenset[str]] = frozenset()

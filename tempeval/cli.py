@@ -269,7 +269,8 @@ def _add_run_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--parser-mode", help="score in this parser mode (strict, or official where a task has it)")
     command.add_argument(
         "--decode-workers", type=_count, metavar="N",
-        help="videos decoded at once, one thread each (default: the cores this process may use)",
+        help="videos decoded at once, one thread each (default: the cores this process may use, less those the "
+        "adapter reserves for its own work: one for openai)",
     )
     command.add_argument(
         "--max-inflight-bytes", type=_byte_size, default="1G", metavar="SIZE",

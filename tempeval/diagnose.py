@@ -492,7 +492,7 @@ def diagnose(
             f"(meta '{HANDPICKED_KEY}'); the handpicked variant runs only when every sample names one."
         )
     variants = plan_variants(task, frames, options.single, handpicked=len(handpicked) == len(samples))
-    shared = frame_source or frame_source_for(options.run, cache_bytes=DIAGNOSE_CACHE_BYTES)
+    shared = frame_source or frame_source_for(options.run, cache_bytes=DIAGNOSE_CACHE_BYTES, adapter=adapter)
     _run_variants(task, variants, samples, shared, _Target(adapter, model, options.run), handpicked)
     rows = {
         v.name: _rows_of(run_path(options.run.out_dir, model, v.task_of(task), label=options.run.label), samples)

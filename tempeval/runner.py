@@ -197,7 +197,7 @@ def run_task(
     plan = plan_run(task, adapter, model, options or RunOptions())
     with open_run(plan, adapter) as run:
         # A caller running several variants of one task passes one FrameSource, so each video is decoded once.
-        run.answer(run.pending, frame_source or frame_source_for(plan.options))
+        run.answer(run.pending, frame_source or frame_source_for(plan.options, adapter=adapter))
     return summarize(read_run(plan.path))
 
 
@@ -373,20 +373,23 @@ def _video_groups(samples: Sequence[Sample]) -> list[list[Sample]]:
     return list(groups.values())
 
 
-def decode_workers(options: RunOptions) -> int:
-    """How many videos a run decodes at once: ``--decode-workers``, by default one per core this process may use."""
+def decode_workers(options: RunOptions, adapter: Adapter | None = None) -> int:
+    """How many videos a run decodes at once: ``--decode-workers``, by default one per core this process may use,
+    less the adapter's :attr:`~tempeval.adapter.Adapter.reserved_cores` (at least one)."""
     if options.decode_workers:
         return options.decode_workers
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores - (adapter.reserved_cores if adapter is not None else 0))
 
 
-def frame_source_for(options: RunOptions, cache_bytes: int = 0) -> FrameSource:
+def frame_source_for(options: RunOptions, cache_bytes: int = 0, adapter: Adapter | None = None) -> FrameSource:
     """A frame source for runs with these options: their decoder, single-threaded decoders when several videos
     decode at once (one per core: threads of their own would only outnumber the cores), and no frame cache by
     default: a run decodes each video in one pass for all its samples, so a cache would only hold memory
     (256 MiB once full) that grows with the dataset. Callers that ask for a video again (diagnose's variants)
     pass a cache budget."""
-    return FrameSource(decoder=options.decoder, cache_bytes=cache_bytes, threaded_decoders=decode_workers(options) == 1)
+    workers = decode_workers(options, adapter)
+    return FrameSource(decoder=options.decoder, cache_bytes=cache_bytes, threaded_decoders=workers == 1)
 
 
 _Prepared = tuple[Sample, Request | None, float | None, str | None]
@@ -519,7 +522,7 @@ def _run_records(
     prefetch: Prefetcher[list[Sample], _Prepared] = Prefetcher(  # prepare
         _video_groups(pending),
         lambda group: _with_sizes(list(_prepare(task, group, source, options))),
-        workers=decode_workers(options),
+        workers=decode_workers(options, adapter),
         max_bytes=half_budget,
     )
     feed = _Feed(prefetch, task, batch_bytes=half_budget)  # queue

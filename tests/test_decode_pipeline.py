@@ -195,3 +195,19 @@ def test_cli_takes_decode_workers_and_a_byte_budget(tmp_path: Path, synth_dir: P
     assert "must be at least 1M" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*common, "--decode-workers", "0"])
+
+
+def test_default_decode_workers_leave_the_cores_an_adapter_reserves(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The openai adapter's own thread encodes JPEGs: by default it gets a core, decoding the rest (at least one)."""
+    openai = create_adapter("openai/m", {"base_url": "http://127.0.0.1:9/v1"})
+    random = create_adapter("random")
+    assert openai.reserved_cores == 1 and random.reserved_cores == 0
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: set(range(4)))
+    assert runner.decode_workers(RunOptions(), random) == 4
+    assert runner.decode_workers(RunOptions(), openai) == 3
+    assert runner.decode_workers(RunOptions(decode_workers=4), openai) == 4, "--decode-workers decides"
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0})
+    assert runner.decode_workers(RunOptions(), openai) == 1, "always one decoding"
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert runner.frame_source_for(RunOptions(), adapter=openai).threaded_decoders, "one worker: FFmpeg's threads"
+    assert not runner.frame_source_for(RunOptions(), adapter=random).threaded_decoders

@@ -3,9 +3,13 @@ real small video model run where vLLM and a GPU are present (``pytest -m gpu``).
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import importlib.util
 import os
 import re
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +72,8 @@ class FakeCompletion:
 class FakeOutput:
     prompt_token_ids: list[int]
     outputs: list[FakeCompletion]
+    request_id: str = ""
+    finished: bool = True
 
 
 class EngineDeadError(RuntimeError):
@@ -80,15 +86,67 @@ class FakeLLM:
 
     engine: dict[str, Any]
     calls: list[tuple[list[dict[str, Any]], Any]] = field(default_factory=list)
+    llm_engine: FakeEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.llm_engine = FakeEngine(self)
+
+    def reply(self, prompt: dict[str, Any]) -> FakeOutput:
+        if "DEAD" in prompt["prompt"]:
+            raise EngineDeadError("engine core died")
+        tag = re.search(r"\[(.+?)\]", prompt["prompt"])
+        return FakeOutput([0] * 5, [FakeCompletion(f"answer {tag.group(1) if tag else '?'}", [1, 2])])
 
     def generate(self, prompts: list[dict[str, Any]], sampling_params: Any = None, use_tqdm: bool = True) -> list[Any]:
         self.calls.append((list(prompts), sampling_params))
-        if any("DEAD" in p["prompt"] for p in prompts):
-            raise EngineDeadError("engine core died")
         if any("TOO-LONG" in p["prompt"] for p in prompts):  # vLLM rejects the whole call for one bad prompt
             raise ValueError("The decoder prompt is longer than the maximum model length")
-        tags = [re.search(r"\[(.+?)\]", p["prompt"]) for p in prompts]
-        return [FakeOutput([0] * 5, [FakeCompletion(f"answer {t.group(1) if t else '?'}", [1, 2])]) for t in tags]
+        return [self.reply(p) for p in prompts]
+
+    def sent(self) -> list[dict[str, Any]]:
+        """Every prompt given to the engine, through generate or add_request, in order."""
+        return [p for call, _ in self.calls for p in call] + [prompt for _, prompt, _ in self.llm_engine.added]
+
+
+@dataclass
+class FakeEngine:
+    """vLLM's ``LLMEngine`` as ``LLM.generate`` drives it (``add_request``, then ``step`` until nothing is
+    unfinished); each step finishes the ``per_step`` oldest requests. Validation fails in ``add_request`` (a
+    too-long prompt), a dead engine in ``step``. It tracks the most requests it held unfinished at once."""
+
+    llm: FakeLLM
+    per_step: int = 1
+    added: list[tuple[str, dict[str, Any], Any]] = field(default_factory=list)
+    unfinished: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    aborted: list[str] = field(default_factory=list)
+    most_unfinished: int = 0
+    returns_own_ids: bool = False
+
+    def add_request(self, request_id: str, prompt: dict[str, Any], params: Any, arrival_time: float | None = None,
+                    **kwargs: Any) -> str | None:
+        if "TOO-LONG" in prompt["prompt"]:
+            raise ValueError("The decoder prompt is longer than the maximum model length")
+        tracked = f"{request_id}-internal" if self.returns_own_ids else request_id
+        self.added.append((request_id, prompt, params))
+        self.unfinished.append((tracked, prompt))
+        self.most_unfinished = max(self.most_unfinished, len(self.unfinished))
+        return tracked if self.returns_own_ids else None
+
+    def step(self) -> list[Any]:
+        done, self.unfinished = self.unfinished[: self.per_step], self.unfinished[self.per_step :]
+        outputs = []
+        for request_id, prompt in done:
+            outputs.append(dataclasses.replace(self.llm.reply(prompt), request_id=request_id))
+        running = [FakeOutput([0], [FakeCompletion("partial", [1])], request_id, finished=False)
+                   for request_id, _ in self.unfinished[:1]]  # vLLM also returns unfinished ones (streaming)
+        return outputs + running
+
+    def has_unfinished_requests(self) -> bool:
+        return bool(self.unfinished)
+
+    def abort_request(self, request_ids: list[str]) -> None:
+        self.aborted.extend(request_ids)
+        self.unfinished = [(rid, p) for rid, p in self.unfinished if rid not in request_ids]
 
 
 class FakeVLLM:
@@ -213,13 +271,135 @@ def test_failures_stay_with_their_samples() -> None:
     assert len(backend.engines[0].calls) == 1, "a dead engine is not retried half by half"
 
 
+class ReadyFeed:
+    """A runner-like RequestFeed: ``ready`` counts out how many requests are decoded ahead of the adapter."""
+
+    def __init__(self, requests: list[Request], batch_bytes: int = 1 << 40, ready_ahead: int = 1 << 20) -> None:
+        self.batch_bytes = batch_bytes
+        self.taken: list[str] = []
+        self._requests = iter(requests)
+        self._ready_ahead = ready_ahead
+
+    def __iter__(self) -> ReadyFeed:
+        return self
+
+    def __next__(self) -> Request:
+        request = next(self._requests)
+        self.taken.append(request.sample_id)
+        return request
+
+    def ready(self) -> bool:
+        return len(self.taken) % (self._ready_ahead + 1) != self._ready_ahead
+
+
+def test_requests_stream_into_the_engine_and_each_answer_comes_as_it_finishes() -> None:
+    adapter, backend = fake_adapter()  # batch_size 1024
+    feed = ReadyFeed([request(f"q{i}") for i in range(6)], ready_ahead=2)
+    answers = adapter.stream(feed)
+    first = next(answers)
+    assert first.sample_id == "q0" and first.text == "answer q0" and first.latency_s is not None
+    assert feed.taken == ["q0", "q1"], "the first answer is yielded (recorded) before the later requests are taken"
+    rest = list(answers)
+    assert [p.sample_id for p in rest] == [f"q{i}" for i in range(1, 6)] and all(p.error is None for p in rest)
+    (llm,) = backend.engines
+    assert not llm.calls, "no generate call: requests go into the engine one by one"
+    assert [prompt["prompt"] for _, prompt, _ in llm.llm_engine.added] == [template_of(request(f"q{i}"))
+                                                                           for i in range(6)]
+    params = {id(p) for _, _, p in llm.llm_engine.added}
+    assert len(params) == 1, "one SamplingParams for requests that share their config"
+    assert not llm.llm_engine.aborted
+
+
+def test_the_engine_holds_at_most_batch_size_requests_and_the_byte_budget() -> None:
+    one_request = frames(4).images[0].nbytes * 4
+    adapter, backend = fake_adapter()  # batch_size 1024: the bytes are the limit
+    feed = ReadyFeed([request(f"q{i}") for i in range(12)], batch_bytes=3 * one_request)
+    assert len(list(adapter.stream(feed))) == 12
+    assert backend.engines[0].llm_engine.most_unfinished == 3, "frames in the engine bounded by the feed's bytes"
+
+    adapter, backend = fake_adapter(batch_size=2)
+    assert len(list(adapter.stream(ReadyFeed([request(f"q{i}") for i in range(12)])))) == 12
+    assert backend.engines[0].llm_engine.most_unfinished == 2, "and by batch_size"
+
+    adapter, backend = fake_adapter(batch_size=5)
+    assert len(list(adapter.stream([request(f"q{i}") for i in range(12)]))) == 12, "any iterable: batch_size bounds"
+    assert backend.engines[0].llm_engine.most_unfinished == 5
+
+
+def test_a_request_in_the_engine_keeps_no_frames_in_this_process() -> None:
+    adapter, _ = fake_adapter()
+    alive: list[weakref.ref[Request]] = []
+
+    def requests() -> Iterator[Request]:
+        for i in range(3):
+            made = request(f"q{i}")
+            alive.append(weakref.ref(made))
+            yield made
+
+    answers = adapter.stream(requests())
+    assert next(answers).sample_id == "q0"  # all three are in the engine now (a plain iterator: all ready)
+    gc.collect()
+    assert [ref() for ref in alive] == [None] * 3, "the engine has the inputs; the adapter keeps only sample ids"
+    assert [p.sample_id for p in answers] == ["q1", "q2"]
+    (again,) = adapter.stream([request("q3")])  # a polled online task streams one request at a time
+    assert again.text == "answer q3"
+    ids = [request_id for request_id, _, _ in adapter._engine()[0].llm_engine.added]
+    assert len(set(ids)) == 4, "request ids never repeat across streams"
+
+
+def test_streamed_failures_stay_with_their_samples_and_a_dead_engine_stops() -> None:
+    adapter, backend = fake_adapter()
+    bad_frames = Frames((np.zeros((8, 8, 3), np.uint8), np.zeros((8, 6, 3), np.uint8)), (0.0, 1.0), (0, 30))
+    requests = [request("q0"), Request("q1", "TOO-LONG [q1]", frames(4), "letter"),
+                Request("odd", "[odd]", bad_frames, "letter"), request("q3")]
+    answers = {p.sample_id: p for p in adapter.stream(ReadyFeed(requests))}
+    assert answers["q1"].error == "ValueError: The decoder prompt is longer than the maximum model length"
+    assert answers["odd"].error and answers["odd"].error.startswith("input not built: ValueError: frames of")
+    assert answers["q0"].text == "answer q0" and answers["q3"].text == "answer q3"
+    added = [prompt["prompt"] for _, prompt, _ in backend.engines[0].llm_engine.added]
+    assert added == [template_of(request("q0")), template_of(request("q3"))], "refused and unbuilt inputs not in"
+
+    adapter, backend = fake_adapter()
+    answers_iter = adapter.stream(ReadyFeed([request("a"), Request("b", "DEAD [b]", None, "letter"), request("c")]))
+    assert next(answers_iter).sample_id == "a"
+    with pytest.raises(EngineDeadError):  # the runner records it on every sample not answered, decoding no more
+        next(answers_iter)
+    assert backend.engines[0].llm_engine.aborted == ["tempeval-1", "tempeval-2"], "the unanswered ones are aborted"
+
+
+def test_closing_the_stream_aborts_what_is_in_the_engine_and_engine_ids_are_mapped_back() -> None:
+    adapter, backend = fake_adapter()
+    llm = adapter._engine()[0]
+    llm.llm_engine.returns_own_ids = True  # newer vLLM: add_request returns the id outputs carry
+    answers = adapter.stream(ReadyFeed([request(f"q{i}") for i in range(5)]))
+    assert next(answers).text == "answer q0", "outputs found by the engine's own ids"
+    answers.close()  # the run stopped (say, too many errors in a row)
+    assert llm.llm_engine.aborted == [f"tempeval-{i}" for i in range(1, 5)], "aborted by the ids given"
+
+
+def test_batch_loop_when_asked_or_when_the_engine_cannot_step() -> None:
+    adapter, backend = fake_adapter(engine_loop="batch", batch_size=3)
+    answers = list(adapter.stream([request(f"q{i}") for i in range(5)]))
+    assert [p.text for p in answers] == [f"answer q{i}" for i in range(5)]
+    (llm,) = backend.engines
+    assert [len(prompts) for prompts, _ in llm.calls] == [3, 2] and not llm.llm_engine.added
+
+    adapter, backend = fake_adapter()
+    llm = adapter._engine()[0]
+    llm.llm_engine = None  # type: ignore[assignment]  # an LLM without the engine API: generate it is
+    assert [p.text for p in adapter.stream([request("a")])] == ["answer a"] and len(llm.calls) == 1
+    with pytest.raises(TempevalError, match="engine_loop must be one of stream, batch"):
+        fake_adapter(engine_loop="async")
+
+
 def test_runner_hands_over_frames_and_records_answers(synth_dir: Path, tmp_path: Path) -> None:
     adapter, backend = fake_adapter()
     summary = run_task(registry.get_task("synth_direction"), adapter, "vllm/org/video-model",
                        RunOptions(out_dir=tmp_path, limit=4, load=LoadOptions(synth_dir=synth_dir), progress=False))
     # Batches are cut at what is decoded when the engine is free, so the 4 requests may come in several calls.
-    prompts = [p for call, _ in backend.engines[0].calls for p in call]
+    prompts = backend.engines[0].sent()
     assert len(prompts) == 4, "every request handed over, in order"
+    assert not backend.engines[0].calls, "streamed into the engine, not in generate calls"
     run = read_run(Path(summary.path))
     assert run.header["model_args"]["vllm_version"] == "0.0-fake"
     for record, sent in zip(run.records, prompts, strict=True):
@@ -237,7 +417,7 @@ def test_a_permuted_order_is_labelled_by_presentation_in_metadata_and_text(synth
     options = RunOptions(out_dir=tmp_path, limit=4, load=LoadOptions(synth_dir=synth_dir), progress=False,
                          frames=frames_policy)
     summary = run_task(registry.get_task("synth_direction"), adapter, "vllm/org/video-model", options)
-    prompts = [p for call, _ in backend.engines[0].calls for p in call]
+    prompts = backend.engines[0].sent()
     run = read_run(Path(summary.path))
     assert run.header["time_labels"] == "presentation"
     permuted = 0
@@ -316,15 +496,10 @@ def test_an_empty_reply_is_the_same_error_on_every_backend() -> None:
 class ThinkingLLM(FakeLLM):
     """A reasoning model: thinks in <think> tags; the prompt tagged CUT runs out of tokens while thinking."""
 
-    def generate(self, prompts: list[dict[str, Any]], sampling_params: Any = None, use_tqdm: bool = True) -> list[Any]:
-        self.calls.append((list(prompts), sampling_params))
-        outputs = []
-        for prompt in prompts:
-            if "CUT" in prompt["prompt"]:
-                outputs.append(FakeOutput([0] * 5, [FakeCompletion("<think>Let me see, the", [1] * 5, "length")]))
-            else:
-                outputs.append(FakeOutput([0] * 5, [FakeCompletion("<think>left? no</think> right", [1] * 4, "stop")]))
-        return outputs
+    def reply(self, prompt: dict[str, Any]) -> FakeOutput:
+        if "CUT" in prompt["prompt"]:
+            return FakeOutput([0] * 5, [FakeCompletion("<think>Let me see, the", [1] * 5, "length")])
+        return FakeOutput([0] * 5, [FakeCompletion("<think>left? no</think> right", [1] * 4, "stop")])
 
 
 def test_run_generation_overrides_reach_sampling_params_and_think_tags_are_stripped(
@@ -336,7 +511,9 @@ def test_run_generation_overrides_reach_sampling_params_and_think_tags_are_strip
     summary = run_task(registry.get_task("synth_direction"), adapter, "vllm/org/video-model",
                        RunOptions(out_dir=tmp_path, limit=2, load=LoadOptions(synth_dir=synth_dir), progress=False,
                                   generation=overrides))
-    for _, params in backend.engines[0].calls:
+    (engine,) = backend.engines
+    assert len(engine.llm_engine.added) == 2
+    for _, _, params in engine.llm_engine.added:
         assert params.kwargs == {"temperature": 0.5, "top_p": 0.9, "max_tokens": 5, "seed": 0, "top_k": 20}
     run = read_run(Path(summary.path))
     assert run.header["generation"] == {"max_tokens": 5, "temperature": 0.5, "top_p": 0.9, "seed": 0,
