@@ -26,6 +26,10 @@ INSTRUCTIONS: dict[str, str] = {
     "window": "Answer with the start and end time in seconds, as 'start - end' (for example '2.5 - 4.0').",
     "number": "Answer with a single number.",
     "text": "Answer briefly.",
+    "events": (
+        "List every event in time order, one per line, as 'start - end seconds, caption' "
+        "(for example '0.0 - 12.5 seconds, a man cuts onions')."
+    ),
 }
 """The answer instruction for each answer format; templates place it with ``{instruction}``."""
 

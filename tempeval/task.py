@@ -12,7 +12,7 @@ import yaml
 from tempeval.errors import TempevalError
 from tempeval.types import TASK_KINDS, AnswerFormat, FramePolicy, GenerationConfig, TaskKind
 
-ANSWER_FORMATS: tuple[str, ...] = ("letter", "yes_no", "true_false", "window", "number", "text")
+ANSWER_FORMATS: tuple[str, ...] = ("letter", "yes_no", "true_false", "window", "number", "text", "events")
 
 _REQUIRED = ("name", "version", "kind", "dataset", "answer_format", "prompt")
 _OPTIONAL = (

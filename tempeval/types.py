@@ -17,16 +17,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-TaskKind = Literal["multiple_choice", "grounding", "binary_pair", "online"]
-"""The four kinds of task tempeval knows."""
+TaskKind = Literal["multiple_choice", "grounding", "binary_pair", "online", "dense_captioning"]
+"""The kinds of task tempeval knows."""
 
-AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "text"]
+AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "text", "events"]
 """What shape a well-formed answer has; adapters such as ``random`` use it to answer in kind."""
 
 FrameOrder = Literal["original", "reversed", "shuffled"]
 Sampling = Literal["uniform", "server"]
 
-TASK_KINDS: tuple[str, ...] = ("multiple_choice", "grounding", "binary_pair", "online")
+TASK_KINDS: tuple[str, ...] = ("multiple_choice", "grounding", "binary_pair", "online", "dense_captioning")
 FRAME_ORDERS: tuple[str, ...] = ("original", "reversed", "shuffled")
 
 
@@ -170,7 +170,8 @@ class Sample:
     choices: tuple[str, ...] = ()
     """Option texts for multiple choice (lettered A, B, ... in order)."""
     target: Any = None
-    """Ground truth: a letter, a (start, end) window in seconds, a bool, or a number."""
+    """Ground truth: a letter, a (start, end) window in seconds, a bool, a number, or (dense captioning) a tuple of
+    timed events (``tempeval.scoring.events.Event``)."""
     query_time_s: float | None = None
     """For online queries: the model sees only the video up to this time."""
     answer_format: AnswerFormat | None = None

@@ -9,6 +9,7 @@ import pytest
 
 from tempeval import registry
 from tempeval.loaders import LoadOptions, load_samples
+from tempeval.scoring.events import events_of
 from tempeval.scoring.parsers import LETTERS, gold_text
 from tempeval.task import Task
 from tempeval.types import Request, Sample
@@ -62,6 +63,9 @@ def wrong_text(sample: Sample, fmt: str) -> str:
         return f"0.0 - {start:.3f}" if start > 0 else f"{end:.3f} - {end + 1:.3f}"
     if fmt == "number":
         return str(int(target) + 1)
+    if fmt == "events":  # one event after every target event, with a caption sharing none of their words
+        end = max(float(e.end) for e in events_of(target))
+        return f"{end + 1:.2f} - {end + 2:.2f} seconds, nothing else"
     return "certainly not the answer"
 
 

@@ -28,6 +28,18 @@ OFFICIAL_EXCEPTIONS: dict[str, str] = {
     "the sentence; the gold letter ('B') goes to the LLM judge, unparseable without --judge",
 }
 """Task -> why its official mode cannot score the gold policy 100 and the wrong one 0 (documented quirks)."""
+GOLD_NOT_100: dict[str, str] = {
+    "CIDEr": "CIDEr-D of a caption against itself is 10 x its n-gram cosine, not 1 (1000 in percent); "
+    "test_dense_wiring checks the value the captions imply",
+}
+"""Metric -> why the gold policy does not score it 100 (the wrong policy still scores 0)."""
+
+
+def unavailable_here() -> set[str]:
+    """Metrics that cannot run on this machine (reported NaN with a reason): dense captioning without Java."""
+    from tempeval.scoring.dense import missing_metrics
+
+    return set(missing_metrics())
 
 
 def official_summary(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -59,7 +71,10 @@ def test_task_contract(
         assert summary.n == len(samples) and summary.errors == 0 and summary.unparseable == 0
         assert summary.headline in summary.metrics
         for metric_name, metric in summary.metrics.items():
-            assert metric.value == pytest.approx(expected), f"{label} policy: {metric_name} = {metric.value}"
+            if metric_name in unavailable_here() or (label == "gold" and metric_name in GOLD_NOT_100):
+                continue
+            # abs: pycocoevalcap's BLEU has a tiny floor (1e-9 %) where no n-gram matches
+            assert metric.value == pytest.approx(expected, abs=1e-6), f"{label} policy: {metric_name} = {metric.value}"
         if "official" in task.scorers:
             official = official_summary(tmp_path / label, capsys)
             assert (official["n"], official["errors"]) == (len(samples), 0), label

@@ -33,14 +33,14 @@ Differential check (scratch folder, ``evaluate.py``'s ``evaluate_detection`` / `
 exact-match scorer in place of the COCO scorers): 1,500 random sets of videos, 0 disagreements in per-video
 precision / recall at every threshold and in the per-video caption scores.
 
-How to wire this into the runner (a later, small step; nothing here imports the runner or the task layer):
+Wiring (the ``dense_captioning`` task kind):
 
-- Task kind ``dense_captioning``: ``answer_format: events`` parsed by ``events.parse_events`` (``Parsed.ok`` gives
-  the parse-failure rate like every other kind); the gold answer is ``events.format_events(sample.target)``.
-- Scorer: :func:`score_events` gives the per-sample ``Score`` (``answer`` = event triples, value = the sample's
-  localisation F1 at tIoU 0.5), so ``tempeval show`` has a number per sample; register it in ``scorers.py``.
-- Metric: register :func:`dense_captioning_metrics` as ``"dense_captioning"`` in ``metrics.METRICS``; it reads
-  ``Row.answer`` (event triples or ``None``) and ``Row.target`` (event triples), so records need nothing new.
+- ``answer_format: events`` is parsed by ``events.parse_events`` (``Parsed.ok`` gives the parse-failure rate like
+  every other kind); the gold answer is ``events.format_events(sample.target)`` (``parsers.gold_text``).
+- The ``strict`` scorer gives :func:`score_events`'s per-sample ``Score`` (``answer`` = event triples, value = the
+  sample's localisation F1 at tIoU 0.5), so ``tempeval show`` has a number per sample.
+- The metric ``dense_captioning`` (``metrics.METRICS``) is :func:`dense_captioning_metrics`; it reads ``Row.answer``
+  (event triples or ``None``) and ``Row.target`` (event triples, as run records store them).
 - Loaders give ``Sample.target`` as a tuple of ``Event`` and ``meta["video_id"]`` for the bootstrap cluster.
 """
 
@@ -50,12 +50,11 @@ import random
 import string
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from tempeval.scoring import captions
-from tempeval.scoring.events import Event, parse_events
+from tempeval.scoring.events import Event, events_of, parse_events
 from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, cluster_order, ratio
 from tempeval.scoring.multi_window import f1
 from tempeval.scoring.soda import PairScorer, soda_c
@@ -77,16 +76,12 @@ class DenseSample:
     target: tuple[Event, ...]
 
 
-def _events(value: Any) -> tuple[Event, ...]:
-    return tuple(v if isinstance(v, Event) else Event.from_json(v) for v in value)
-
-
 def from_row(row: Row) -> DenseSample:
     """A metrics row (answer and target as events or event triples) as a :class:`DenseSample`."""
     if not row.target:
         raise ValueError(f"Sample {row.sample_id!r} has no target events; a dense-captioning target needs one.")
-    predicted = None if row.answer is None or row.error or not row.parsed else _events(row.answer)
-    return DenseSample(row.sample_id, row.cluster, predicted, _events(row.target))
+    predicted = None if row.answer is None or row.error or not row.parsed else events_of(row.answer)
+    return DenseSample(row.sample_id, row.cluster, predicted, events_of(row.target))
 
 
 def official_tiou(a: Event, b: Event) -> float:
@@ -174,13 +169,20 @@ def caption_pairs(sample: DenseSample, threshold: float) -> list[tuple[str, str]
 def caption_scores(
     samples: Sequence[DenseSample], metric: captions.CaptionMetric, thresholds: Sequence[float] = TIOU_THRESHOLDS
 ) -> list[float]:
-    """Each video's caption score averaged over the tIoU thresholds (0 for a video without predictions)."""
+    """Each video's caption score averaged over the tIoU thresholds (0 for a video without predictions).
+
+    A metric is a pure function of the pairs it is given, so a set of pairs seen before (the same matches at
+    several thresholds) is scored once: METEOR's Java round trips are most of the time.
+    """
+    seen: dict[tuple[tuple[str, str], ...], float] = {}
     out = []
     for sample in samples:
         per_threshold = []
         for t in thresholds:
-            pairs = caption_pairs(sample, t)
-            per_threshold.append(metric([r for r, _ in pairs], [c for _, c in pairs])[0] if pairs else 0.0)
+            pairs = tuple(caption_pairs(sample, t))
+            if pairs and pairs not in seen:
+                seen[pairs] = metric([r for r, _ in pairs], [c for _, c in pairs])[0]
+            per_threshold.append(seen[pairs] if pairs else 0.0)
         out.append(float(np.mean(per_threshold)))
     return out
 

@@ -263,6 +263,14 @@ def probe_accuracy(rows: Sequence[Row], by: str | None = "mode") -> dict[str, Me
     return {"probe_accuracy": ratio([Unit(r.cluster, r.value) for r in probes])}
 
 
+def dense_captioning(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
+    """Dense captioning: localisation P/R/F1 at tIoU 0.3-0.9, BLEU-4 / METEOR / CIDEr on matched events, SODA_c
+    (``tempeval.scoring.dense``, imported when used)."""
+    from tempeval.scoring.dense import dense_captioning_metrics
+
+    return dense_captioning_metrics(rows, by)
+
+
 MetricFunction = Callable[[Sequence[Row], "str | None"], dict[str, MetricValue]]
 
 METRICS: dict[str, MetricFunction] = {
@@ -274,6 +282,7 @@ METRICS: dict[str, MetricFunction] = {
     "multiple_binary_accuracy": multiple_binary_accuracy,
     "iou": iou_recall,
     "probe_accuracy": probe_accuracy,
+    "dense_captioning": dense_captioning,
 }
 """Metric name (as written in task files) -> function of (rows, grouping key)."""
 

@@ -16,6 +16,8 @@ Strict rules (the default mode):
   is 30 seconds long ... 32.0 - 35.0") and ordinals ("In the 2nd half: 20 - 25") do not supply the start.
   Start > end is unparseable (never silently swapped).
 - ``number``: the first integer, or a number word up to twenty.
+- ``events`` (dense captioning): a list of timed events with captions, one per line or as JSON; the formats and the
+  partial-parse policy are in :mod:`tempeval.scoring.events`.
 """
 
 from __future__ import annotations
@@ -180,6 +182,10 @@ def parse(answer_format: str, text: str, choices: tuple[str, ...] = ()) -> Parse
         return parse_number(text)
     if answer_format == "text":
         return Parsed(text.strip(), bool(text.strip()), "" if text.strip() else "empty output")
+    if answer_format == "events":
+        from tempeval.scoring.events import parse_events  # (events.py imports Parsed from here)
+
+        return parse_events(text)
     raise ValueError(f"Unknown answer format {answer_format!r}.")
 
 
@@ -195,4 +201,8 @@ def gold_text(sample: Sample, answer_format: str) -> str:
     if answer_format == "window":
         start, end = target[0] if isinstance(target[0], (list, tuple)) else target
         return f"{float(start):.2f} - {float(end):.2f}"
+    if answer_format == "events":
+        from tempeval.scoring.events import events_of, format_events
+
+        return format_events(events_of(target))
     return str(target)

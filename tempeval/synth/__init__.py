@@ -1,6 +1,6 @@
 """The built-in synthetic temporal suite: procedurally generated, deterministic from a seed, no download.
 
-Seven subsets of small H.264 videos (128x128 px, 10 fps, 3-12 s) of coloured circles, squares and triangles on
+Eight subsets of small H.264 videos (128x128 px, 10 fps, 3-12 s) of coloured circles, squares and triangles on
 a plain background:
 
 - ``direction``, ``order``, ``count``, ``speed``: multiple choice; every video has a conflicting twin (same
@@ -8,6 +8,7 @@ a plain background:
 - ``grounding``: when is a shape visible; the target window matches the encoded frames exactly.
 - ``claims``: a true and a false statement about one video (``meta["claim"]`` ``fact``/``fib``).
 - ``online``: stream questions with ``query_time_s``; backward multiple choice and forward yes/no probes.
+- ``events``: dense captioning; 2-3 shapes shown one after another, each a timed event with a known caption.
 
 The suite is generated on first use into ``<root>/seed<seed>-n<per_task>/`` (``root`` defaults to
 :func:`default_root`) and reused afterwards. A finished folder holds a ``COMPLETE`` manifest; generation
@@ -30,10 +31,10 @@ from typing import Any
 
 from tempeval.types import Sample, VideoRef
 
-GENERATOR_VERSION: str = "1"
+GENERATOR_VERSION: str = "2"
 """Bump whenever the generated output changes: it names the default cache folder and is checked on reuse."""
 
-SUBSETS: tuple[str, ...] = ("direction", "order", "count", "speed", "grounding", "claims", "online")
+SUBSETS: tuple[str, ...] = ("direction", "order", "count", "speed", "grounding", "claims", "online", "events")
 """The subset names, in suite order."""
 
 ENV_VAR = "TEMPEVAL_SYNTH_DIR"
@@ -170,6 +171,10 @@ def _sample(record: dict[str, Any], folder: Path) -> Sample:
     target = record.get("target")
     if record.get("answer_format") == "window" and isinstance(target, list):
         target = (float(target[0]), float(target[1]))
+    if record.get("answer_format") == "events" and isinstance(target, list):
+        from tempeval.scoring.events import events_of
+
+        target = events_of(target)
     video = record.get("video")
     return Sample(
         id=record["id"],
@@ -194,7 +199,8 @@ def load_samples(subset: str, root: Path | str | None = None, *, seed: int = 0, 
         per_task: About how many records per subset.
 
     Returns:
-        The subset's samples in file order; grounding targets are ``(start_s, end_s)`` tuples.
+        The subset's samples in file order; grounding targets are ``(start_s, end_s)`` tuples,
+        dense-captioning targets tuples of ``Event``.
 
     Raises:
         ValueError: Unknown subset (the message lists the valid ones), or a bad ``per_task``.
