@@ -90,16 +90,16 @@ def _dense_sample(video: str, record: Any, split: str, path: Path, videos: Path)
     """One video with all its (window, sentence) pairs as target events, in file order."""
     duration, windows, sentences = _fields(video, record, path)
     where = f"{path}: video {video}"
-    events = tuple(
-        Event(*_ordered(check_window(window, f"{where}, sentence {i}"), f"{where}, sentence {i}"), str(sentence).strip())
-        for i, (window, sentence) in enumerate(zip(windows, sentences, strict=True))
-    )
+    events = []
+    for i, (window, sentence) in enumerate(zip(windows, sentences, strict=True)):
+        start, end = _ordered(check_window(window, f"{where}, sentence {i}"), f"{where}, sentence {i}")
+        events.append(Event(start, end, str(sentence).strip()))
     return Sample(
         id=video,
         kind="dense_captioning",
         question="Localize every event in the video and describe each in one sentence.",
         video=VideoRef(str(videos / f"{video}.mp4")),
-        target=events,
+        target=tuple(events),
         meta={"video_id": video, "split": split, "duration": duration, "events": len(events)},
     )
 
