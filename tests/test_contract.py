@@ -40,6 +40,12 @@ GOLD_LETTER_ONLY: dict[str, str] = {
     for task in ("etbench_gvq", "etbench_subset_gvq")
 }
 """Task -> why its grounding figures cannot reach 100 for the gold policy (only ``Acc`` is checked there)."""
+PREPROCESSED: dict[str, str] = {
+    "hirest_moment_segmentation": "evaluate.py's preprocessing drops windows touching the moment's ends and "
+    "suppresses touching ones, then tiles the moment: P/R@t are neither 100 for gold nor 0 for wrong answers "
+    "(checked on hand-made cases in test_bench_vidchapters_hirest); the raw figures are checked here",
+}
+"""Task -> why its official-pipeline figures (names without ``raw``) are not checked by this test."""
 
 
 def reported_missing(metric: MetricValue) -> bool:
@@ -48,8 +54,12 @@ def reported_missing(metric: MetricValue) -> bool:
     return metric.n == 0 and math.isnan(metric.value)
 
 
-def gold_exempt(task: str, metric: str) -> bool:
-    return metric in GOLD_NOT_100 or (task in GOLD_LETTER_ONLY and not metric.startswith("Acc"))
+def exempt(task: str, metric: str, label: str) -> bool:
+    """Whether the contract's 100-for-gold / 0-for-wrong does not apply (the reasons above)."""
+    if task in PREPROCESSED and metric[:2] in ("P@", "R@"):
+        return True
+    gold_only = metric in GOLD_NOT_100 or (task in GOLD_LETTER_ONLY and not metric.startswith("Acc"))
+    return label == "gold" and gold_only
 
 
 def official_summary(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -81,7 +91,7 @@ def test_task_contract(
         assert summary.n == len(samples) and summary.errors == 0 and summary.unparseable == 0
         assert summary.headline in summary.metrics
         for metric_name, metric in summary.metrics.items():
-            if reported_missing(metric) or (label == "gold" and gold_exempt(name, metric_name)):
+            if reported_missing(metric) or exempt(name, metric_name, label):
                 continue
             # abs: pycocoevalcap's BLEU has a tiny floor (1e-9 %) where no n-gram matches
             assert metric.value == pytest.approx(expected, abs=1e-6), f"{label} policy: {metric_name} = {metric.value}"
@@ -92,7 +102,7 @@ def test_task_contract(
                 continue
             assert official["unparseable"] == 0, f"official, {label} policy"
             for metric_name, value in official["metrics"].items():
-                if value is None or math.isnan(value) or (label == "gold" and gold_exempt(name, metric_name)):
+                if value is None or math.isnan(value) or exempt(name, metric_name, label):
                     continue
                 assert value == pytest.approx(expected), f"official, {label} policy: {metric_name} = {value}"
 
