@@ -12,9 +12,9 @@ at each tIoU threshold ``t`` in 0.3, 0.5, 0.7, 0.9:
    recall = share of ground-truth events matched so; no one-to-one assignment. A video without predictions
    (unparseable answer) has precision 0 and recall 0, and stays in the mean.
 2. Precision@t and Recall@t are the means over videos; ``Precision`` and ``Recall`` their means over thresholds.
-3. F1 is not in ``evaluate.py``; the convention of the papers that report it (PDVC and after) is the harmonic mean of
-   the averaged precision and recall: ``F1@t`` from Precision@t and Recall@t, and ``F1`` from ``Precision`` and
-   ``Recall``. (E.T. Bench instead averages per-threshold F1s and scales by its parse rate:
+3. F1 is not in ``evaluate.py``; the scorers that report it (PDVC's ``eval_utils.py`` and VidChapters'
+   ``dvc_eval/eval_dvc.py``, read for the parity check) take ``F1@t`` as the harmonic mean of Precision@t and
+   Recall@t, and ``F1`` as the mean of the four ``F1@t`` (not the harmonic mean of ``Precision`` and ``Recall``). (E.T. Bench instead averages per-threshold F1s and scales by its parse rate:
    ``tempeval.benchmarks.etbench``.)
 4. tIoU is the script's: intersection / (union + 1e-8), so an exact 0.5 overlap is just below 0.5.
 5. At most the first 1000 predictions of a video count (``max_proposals``).
@@ -115,12 +115,18 @@ def score_events(output: str, target: Sequence[Event]) -> Score:
     return Score(f1(precision, recall), [e.to_json() for e in parsed.answer], explanation=parsed.reason)
 
 
-def _f1_of_means(precision: Sequence[float], recall: Sequence[float], clusters: Sequence[Hashable]) -> MetricValue:
-    """100 x F1 of the mean precision and mean recall, with a cluster bootstrap interval."""
+def _f1_of_means(
+    precision: Sequence[float], recall: Sequence[float], clusters: Sequence[Hashable]
+) -> tuple[float, np.ndarray | None]:
+    """100 x F1 of the mean precision and mean recall, and its cluster-bootstrap draws (None under 2 clusters).
+
+    The draws use one fixed seed, so every threshold's F1 is resampled with the same videos and their mean's
+    interval is the percentile interval of the mean of the draws.
+    """
     value = 100.0 * f1(float(np.mean(precision)), float(np.mean(recall)))
     keys = sorted(set(clusters), key=cluster_order)
     if len(keys) < 2:
-        return MetricValue(value, None, len(precision))
+        return value, None
     number = {key: i for i, key in enumerate(keys)}
     index = np.array([number[c] for c in clusters])
     sums = [np.bincount(index, weights=list(v), minlength=len(keys)) for v in (precision, recall)]
@@ -128,9 +134,14 @@ def _f1_of_means(precision: Sequence[float], recall: Sequence[float], clusters: 
     draws = np.random.default_rng(0).integers(0, len(keys), size=(BOOTSTRAP_RESAMPLES, len(keys)))
     n = counts[draws].sum(axis=1)
     p, r = (s[draws].sum(axis=1) / n for s in sums)
-    boot = np.where(p + r > 0, 200.0 * p * r / np.where(p + r > 0, p + r, 1.0), 0.0)
+    return value, np.where(p + r > 0, 200.0 * p * r / np.where(p + r > 0, p + r, 1.0), 0.0)
+
+
+def _with_interval(value: float, boot: np.ndarray | None, n: int) -> MetricValue:
+    if boot is None:
+        return MetricValue(value, None, n)
     low, high = np.percentile(boot, [2.5, 97.5])
-    return MetricValue(value, (float(low), float(high)), len(precision))
+    return MetricValue(value, (float(low), float(high)), n)
 
 
 def localisation_metrics(samples: Sequence[DenseSample]) -> dict[str, MetricValue]:
@@ -138,16 +149,20 @@ def localisation_metrics(samples: Sequence[DenseSample]) -> dict[str, MetricValu
     clusters = [s.cluster for s in samples]
     per_threshold = {t: [localisation(s.predicted, s.target, t) for s in samples] for t in TIOU_THRESHOLDS}
     out: dict[str, MetricValue] = {}
+    f1s: list[tuple[float, np.ndarray | None]] = []
     for t, values in per_threshold.items():
         precision, recall = [v[0] for v in values], [v[1] for v in values]
         out[f"Precision@{t}"] = ratio([Unit(c, p) for c, p in zip(clusters, precision, strict=True)])
         out[f"Recall@{t}"] = ratio([Unit(c, r) for c, r in zip(clusters, recall, strict=True)])
-        out[f"F1@{t}"] = _f1_of_means(precision, recall, clusters)
+        f1s.append(_f1_of_means(precision, recall, clusters))
+        out[f"F1@{t}"] = _with_interval(*f1s[-1], len(samples))
     mean_p = [float(np.mean([per_threshold[t][i][0] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
     mean_r = [float(np.mean([per_threshold[t][i][1] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
     out["Precision"] = ratio([Unit(c, p) for c, p in zip(clusters, mean_p, strict=True)])
     out["Recall"] = ratio([Unit(c, r) for c, r in zip(clusters, mean_r, strict=True)])
-    out["F1"] = _f1_of_means(mean_p, mean_r, clusters)
+    boots = [boot for _, boot in f1s]
+    mean_boot = None if any(b is None for b in boots) else np.mean(np.stack(boots), axis=0)  # type: ignore[arg-type]
+    out["F1"] = _with_interval(float(np.mean([value for value, _ in f1s])), mean_boot, len(samples))
     return out
 
 
