@@ -14,7 +14,8 @@ at each tIoU threshold ``t`` in 0.3, 0.5, 0.7, 0.9:
 2. Precision@t and Recall@t are the means over videos; ``Precision`` and ``Recall`` their means over thresholds.
 3. F1 is not in ``evaluate.py``; the scorers that report it (PDVC's ``eval_utils.py`` and VidChapters'
    ``dvc_eval/eval_dvc.py``, read for the parity check) take ``F1@t`` as the harmonic mean of Precision@t and
-   Recall@t, and ``F1`` as the mean of the four ``F1@t`` (not the harmonic mean of ``Precision`` and ``Recall``). (E.T. Bench instead averages per-threshold F1s and scales by its parse rate:
+   Recall@t, and ``F1`` as the mean of the four ``F1@t`` (not the harmonic mean of ``Precision`` and ``Recall``).
+   (E.T. Bench also averages per-threshold F1s, at other thresholds, and scales by its parse rate:
    ``tempeval.benchmarks.etbench``.)
 4. tIoU is the script's: intersection / (union + 1e-8), so an exact 0.5 overlap is just below 0.5.
 5. At most the first 1000 predictions of a video count (``max_proposals``).
@@ -31,7 +32,10 @@ SODA_c: ``tempeval.scoring.soda`` (the mean over videos of the per-video F-measu
 
 Differential check (scratch folder, ``evaluate.py``'s ``evaluate_detection`` / ``evaluate_tiou`` in Python 3, an
 exact-match scorer in place of the COCO scorers): 1,500 random sets of videos, 0 disagreements in per-video
-precision / recall at every threshold and in the per-video caption scores.
+precision / recall at every threshold and in the per-video caption scores. Against VidChapters' own
+``dvc_eval/eval_dvc.py`` (the densevid script with F1, as PDVC runs it), on 1,000 random sets of adversarial
+predictions (exact copies, overlaps exactly at a threshold, zero-length windows, empty answers): 0 disagreements
+in the 15 localisation figures, once ``F1`` was made the mean of ``F1@t`` (rule 3).
 
 Wiring (the ``dense_captioning`` task kind):
 
