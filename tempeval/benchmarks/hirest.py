@@ -20,6 +20,11 @@ Annotations (the repository's ``data/``, commit deffc169):
   script reads the previous video's count there, or crashes on the first). Step captioning: the ``dense_captioning``
   metric (tempeval's densevid protocol) on the same events; HiREST's own step-captioning scores (pairing by step
   index, CLIPScore on frames) are not reproduced.
+
+Differential check (scratch folder, ``evaluate.py``'s ``evaluate_moment_retrieval``, ``compute_step_bound_scores``,
+``preprocess_moment_bounds`` and ``NMS``): 1,500 random sets of moments and of step predictions (copies, off by a
+second, overlapping, outside the moment): 0 disagreements in R@0.5/0.7, and in P/R@0.5/0.7 with and without the
+preprocessing.
 """
 
 from __future__ import annotations
