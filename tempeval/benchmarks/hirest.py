@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from tempeval.benchmarks.grounding import check_window
+from tempeval.benchmarks.grounding import check_window, checked_events
 from tempeval.data import convert_records, read_json, require, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
@@ -101,16 +101,13 @@ def _segmentation(video: str, record: Any, videos: Path, path: Path) -> Sample:
         raise TempevalError(f"{where}: needs captions of {{start, end, sentence}} ({exc}); re-download it.") from None
     if not steps:
         raise TempevalError(f"{where}: no step; a moment to segment needs at least one.")
-    events = []
-    for i, (start, end, sentence) in enumerate(steps):
-        s, e = check_window([start, end], f"{where}, step {i}", ordered=True)
-        events.append(Event(s, e, sentence))
+    events = checked_events((([start, end], sentence) for start, end, sentence in steps), where, "step")
     return Sample(
         id=video,
         kind="dense_captioning",
         question=SEGMENTATION_QUESTION,
         video=VideoRef(str(videos / video), start_s=events[0].start, end_s=events[-1].end),
-        target=tuple(events),
+        target=events,
         meta={"video_id": video, "steps": len(events)},
     )
 

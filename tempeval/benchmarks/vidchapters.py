@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tempeval.benchmarks.grounding import check_window
+from tempeval.benchmarks.grounding import check_window, checked_events
 from tempeval.data import convert_records, read_json, read_jsonl, require, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
@@ -75,16 +75,13 @@ def _chapters(video: str, record: Any, split: str, videos: Path, path: Path) -> 
         raise TempevalError(f"{where}: needs duration, timestamps and sentences ({exc}); re-download it.") from None
     if not isinstance(windows, list) or not isinstance(titles, list) or len(windows) != len(titles) or not windows:
         raise TempevalError(f"{where}: 'timestamps' and 'sentences' must be non-empty lists of one length.")
-    events = []
-    for i, (window, title) in enumerate(zip(windows, titles, strict=True)):
-        start, end = check_window(window, f"{where}, chapter {i}", ordered=True)
-        events.append(Event(start, end, str(title).strip()))
+    events = checked_events(zip(windows, titles, strict=True), where, "chapter")
     return Sample(
         id=video,
         kind="dense_captioning",
         question=GENERATION_QUESTION,
         video=VideoRef(str(videos / f"{video}.mp4")),
-        target=tuple(events),
+        target=events,
         meta={"video_id": video, "split": split, "duration": duration, "chapters": len(events)},
     )
 

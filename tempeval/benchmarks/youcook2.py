@@ -17,12 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tempeval.benchmarks.grounding import check_window
+from tempeval.benchmarks.grounding import checked_events
 from tempeval.data import convert_records, read_json, require, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry
-from tempeval.scoring.events import Event
 from tempeval.task import Task
 from tempeval.types import Sample, VideoRef
 
@@ -65,15 +64,12 @@ def _sample(video: str, record: dict[str, Any], subset: str, path: Path, videos:
         ) from None
     if not pairs:
         raise TempevalError(f"{where}: no annotated step; a dense-captioning sample needs at least one.")
-    events = []
-    for index, (segment, sentence) in enumerate(pairs):
-        start, end = check_window(segment, f"{where}, step {index}", ordered=True)
-        events.append(Event(start, end, sentence))
+    events = checked_events(pairs, where, "step")
     return Sample(
         id=video,
         kind="dense_captioning",
         question=QUESTION,
         video=VideoRef(str(videos / f"{video}.mp4")),
-        target=tuple(events),
+        target=events,
         meta={"video_id": video, "subset": subset, "duration": duration, "recipe_type": str(record.get("recipe_type"))},
     )
