@@ -72,3 +72,25 @@ def test_random_model_end_to_end_on_both(tmp_path: Path, capsys: pytest.CaptureF
     tasks = {o["task"]: o["metrics"] for o in objects if "task" in o}
     assert group["metrics"]["F1"] == pytest.approx(sum(m["F1"] for m in tasks.values()) / 3)
     assert {"F1@0.3", "Recall@0.9", "BLEU-4", "CIDEr"} <= set(tasks["youcook2_dense"])
+
+
+def test_densevid_submissions_import_as_scored_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    youcook2.build(tmp_path / "data")
+    results = {
+        "xHr8X2Wpmno": [{"timestamp": [10, 40], "sentence": "crack eggs into a bowl"},
+                        {"timestamp": [45, 80], "sentence": "whisk the eggs with salt"}],
+        "V53XmPeyjIU": [],  # a video the model gave no event for: unparseable, counted
+    }
+    submission = tmp_path / "pdvc_yc2_val.json"
+    submission.write_text(json.dumps({"version": "VERSION 1.0", "results": results}), encoding="utf-8")
+    argv = ["import", "--benchmark", "youcook2", "--model", "pdvc", "--data-dir", str(tmp_path / "data"),
+            "--out", str(tmp_path / "runs"), str(submission)]
+    assert main(argv) == 0
+    run = read_run(next((tmp_path / "runs").rglob("youcook2_dense.jsonl")))
+    by_id = {r["sample_id"]: r for r in run.records}
+    assert by_id["xHr8X2Wpmno"]["score"] == 1.0 and by_id["V53XmPeyjIU"]["parsed"] is False
+    assert by_id["mZwK0TBI1iY"]["error"] is not None  # not in the submission: an error, never dropped
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"results": {"xHr8X2Wpmno": [{"timestamp": [9, 2], "sentence": "x"}]}}), "utf-8")
+    assert main([*argv[:-1], str(bad)]) != 0
+    assert "bad.json: video xHr8X2Wpmno, entry 0" in capsys.readouterr().err

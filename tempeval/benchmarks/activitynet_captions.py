@@ -22,8 +22,9 @@ about 0 either way). A reversed ground-truth window is swapped with a warning, a
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tempeval.benchmarks.grounding import check_window, split_file
 from tempeval.data import convert_records, read_json, require, video_dir
@@ -33,6 +34,9 @@ from tempeval.registry import DatasetEntry
 from tempeval.scoring.events import Event
 from tempeval.task import Task
 from tempeval.types import Sample, VideoRef
+
+if TYPE_CHECKING:
+    from tempeval.importing import SamplesOf
 
 SPLIT_FILES = {"val_1": "val_1.json", "val_2": "val_2.json"}
 
@@ -115,3 +119,10 @@ def _ordered(window: list[float], where: str) -> list[float]:
         stacklevel=2,
     )
     return sorted(window)
+
+
+def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str, dict[str, str | None]]:
+    """densevid submission files as the dense-captioning runs of both splits (val_1 and val_2 share videos)."""
+    from tempeval.benchmarks.densevid import import_submissions
+
+    return import_submissions(paths, samples_of, [f"activitynet_captions_dense_{s}" for s in SPLIT_FILES])

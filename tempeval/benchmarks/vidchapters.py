@@ -26,8 +26,9 @@ generation was checked with the dense-captioning protocol against ``dvc_eval/eva
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tempeval.benchmarks.grounding import check_window, checked_events
 from tempeval.data import convert_records, read_json, read_jsonl, require, video_dir
@@ -39,6 +40,9 @@ from tempeval.scoring.events import Event
 from tempeval.scoring.metrics import MetricValue, Row, Unit, ratio
 from tempeval.task import Task
 from tempeval.types import Sample, VideoRef
+
+if TYPE_CHECKING:
+    from tempeval.importing import SamplesOf
 
 SPLITS = ("val", "test")
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
@@ -123,3 +127,10 @@ def grounding_recall(rows: list[Row] | Any, by: str | None = None) -> dict[str, 
 
 def _tiou(answer: Any, target: Any) -> float:
     return official_tiou(Event(float(answer[0]), float(answer[1]), ""), Event(float(target[0]), float(target[1]), ""))
+
+
+def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str, dict[str, str | None]]:
+    """densevid submission files (Vid2Seq, PDVC on VidChapters) as chapter-generation runs of val and test."""
+    from tempeval.benchmarks.densevid import import_submissions
+
+    return import_submissions(paths, samples_of, [f"vidchapters_generation_{s}" for s in SPLITS])

@@ -14,8 +14,9 @@ events, SODA_c. A reversed segment is an error naming the video (the release has
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tempeval.benchmarks.grounding import checked_events
 from tempeval.data import convert_records, read_json, require, video_dir
@@ -24,6 +25,9 @@ from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry
 from tempeval.task import Task
 from tempeval.types import Sample, VideoRef
+
+if TYPE_CHECKING:
+    from tempeval.importing import SamplesOf
 
 ANNOTATIONS = "youcookii_annotations_trainval.json"
 SUBSETS = ("validation", "training")
@@ -73,3 +77,10 @@ def _sample(video: str, record: dict[str, Any], subset: str, path: Path, videos:
         target=events,
         meta={"video_id": video, "subset": subset, "duration": duration, "recipe_type": str(record.get("recipe_type"))},
     )
+
+
+def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str, dict[str, str | None]]:
+    """densevid submission files (PDVC, Vid2Seq outputs) as ``{"youcook2_dense": {video: answer}}``."""
+    from tempeval.benchmarks.densevid import import_submissions
+
+    return import_submissions(paths, samples_of, ["youcook2_dense"])
