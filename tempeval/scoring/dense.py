@@ -59,7 +59,7 @@ import numpy as np
 
 from tempeval.scoring import captions
 from tempeval.scoring.events import Event, events_of, parse_events
-from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, cluster_order, ratio
+from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, cluster_order, kept, ratio
 from tempeval.scoring.multi_window import f1
 from tempeval.scoring.soda import PairScorer, soda_c
 from tempeval.types import Score
@@ -145,7 +145,7 @@ def _with_interval(value: float, boot: np.ndarray | None, n: int) -> MetricValue
     if boot is None:
         return MetricValue(value, None, n)
     low, high = np.percentile(boot, [2.5, 97.5])
-    return MetricValue(value, (float(low), float(high)), n)
+    return MetricValue(value, (float(low), float(high)), n, kept(boot))
 
 
 def localisation_metrics(samples: Sequence[DenseSample]) -> dict[str, MetricValue]:
@@ -257,7 +257,10 @@ def dense_captioning_metrics(rows: Sequence[Row], by: str | None = None) -> dict
     missing = missing_metrics()
     runnable = {name: captions.coco_metric(name) for name in captions.COCO_METRICS if name not in missing}
     meteor = runnable.get("METEOR")
-    soda_score: PairScorer | None = None if meteor is None else (lambda refs, cands: meteor(refs, cands)[1])
+    # SODA's reference code (fujiso/SODA, PDVC's copy) passes (predictions, ground truths) to METEOR's
+    # compute_score(references, candidates): METEOR runs with the roles swapped, and METEOR is asymmetric. Kept, so
+    # SODA_c equals the published scorer's (the parity check found it).
+    soda_score: PairScorer | None = None if meteor is None else (lambda refs, cands: meteor(cands, refs)[1])
     out.update(captioning_metrics(tokenized(samples), runnable, soda_score))
     out.update({name: MetricValue(float("nan"), None, 0) for name in missing})
     return out

@@ -89,7 +89,8 @@ def keeping_draws() -> Iterator[None]:
         _KEEP_DRAWS.reset(token)
 
 
-def _kept(draws: np.ndarray) -> np.ndarray | None:
+def kept(draws: np.ndarray) -> np.ndarray | None:
+    """``draws`` inside :func:`keeping_draws`, else None (metrics outside this module build their values so too)."""
     return draws if _KEEP_DRAWS.get() else None
 
 
@@ -133,7 +134,7 @@ def ratio(units: Sequence[Unit], *, seed: int = 0, resamples: int = BOOTSTRAP_RE
     if count < 2:
         return MetricValue(float(value), None, len(units))
     draws = _bootstrap_ratios(num, den, seed=seed, resamples=resamples)
-    return MetricValue(float(value), percentile_interval(draws), len(units), _kept(draws))
+    return MetricValue(float(value), percentile_interval(draws), len(units), kept(draws))
 
 
 BLOCK_CELLS = 4_000_000
@@ -246,7 +247,7 @@ def macro_accuracy(rows: Sequence[Row], by: str | None = None) -> dict[str, Metr
     if len(draws) != len(means):
         return {"macro_accuracy": MetricValue(float(np.mean(means)), None, len(rows))}
     mean = mean_of_draws(draws)
-    return {"macro_accuracy": MetricValue(float(np.mean(means)), percentile_interval(mean), len(rows), _kept(mean))}
+    return {"macro_accuracy": MetricValue(float(np.mean(means)), percentile_interval(mean), len(rows), kept(mean))}
 
 
 def iou_recall(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
