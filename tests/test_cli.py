@@ -146,7 +146,7 @@ def test_killed_run_is_incomplete_and_limit_run_is_partial_until_completed(
     assert runs["synth_order"]["partial"] is True
     data = json.loads((tmp_path / "site" / "data.json").read_text())
     (cell,) = [c for c in data["cells"] if c["benchmark"] == "synth"]
-    assert len(cell["warnings"]) == 5 and all(w.startswith("no run of synth_") for w in cell["warnings"])
+    assert len(cell["warnings"]) == 6 and all(w.startswith("no run of synth_") for w in cell["warnings"])
     (group,) = [g for g in data["group_results"] if g["group"] == "synth"]
     assert group["warnings"] == cell["warnings"]
 
