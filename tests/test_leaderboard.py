@@ -576,7 +576,7 @@ def test_benchmark_charts_have_a_bar_and_whisker_per_model(browser: Any, real_si
     _open(browser, (site / "index.html").as_uri() + "#/b/synth", "#breakdown-task svg")
     members = [t.removeprefix("synth_") for t in _synth()]
     expected = sum(m in g["metrics"] for g in _data_of(site)["group_results"] if g["group"] == "synth" for m in members)
-    assert expected == 2 * 7 + 1  # alpha and beta: every task; gamma: synth_order only
+    assert expected == 2 * 8 + 1  # alpha and beta: every task; gamma: synth_order only
     assert len(browser.find_element(By.ID, "breakdown-task").find_elements(By.CSS_SELECTOR, "g.bar-item")) == expected
     assert not browser.find_elements(By.CSS_SELECTOR, "#score-chart g.chance-line")
     _no_console_errors(browser)
