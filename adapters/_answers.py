@@ -39,11 +39,15 @@ def random_answer(request: Request, rng: random.Random) -> str:
     if kind == "letter_window":
         letter = LETTERS[rng.randrange(max(1, len(request.choices)))]
         return f"{letter}, {random_answer(dataclasses.replace(request, answer_format='window'), rng)}"
+    if kind == "events":  # 1-4 random windows, in time order, with a caption that says nothing
+        duration = request.video_duration_s or 10.0
+        windows = sorted(tuple(sorted(rng.uniform(0.0, duration) for _ in range(2))) for _ in range(rng.randint(1, 4)))
+        return "\n".join(f"{start:.1f} - {end:.1f} seconds, something happens" for start, end in windows)
     return rng.choice(("yes", "no"))
 
 
 def first_answer(request: Request) -> str:
-    """The same answer every time: the first option, yes, TRUE, the whole video, 1."""
+    """The same answer every time: the first option, yes, TRUE, the whole video (one event for events), 1."""
     kind = request.answer_format
     if kind == "letter":
         return "A"
@@ -57,4 +61,6 @@ def first_answer(request: Request) -> str:
         return f"A, 0.0 - {request.video_duration_s or 10.0:.1f}"
     if kind == "letters":
         return "A"
+    if kind == "events":
+        return f"0.0 - {request.video_duration_s or 10.0:.1f} seconds, something happens"
     return "1"

@@ -105,6 +105,12 @@ def synthetic_records(task: Task, count: int, skill: float, seed: str) -> list[d
             target: Any = [1.0, 4.0]
             output = "2.0 - 5.0" if parsed else "somewhere in the middle"
             answer: Any = [2.0, 5.0] if parsed else None
+        elif task.answer_format == "events":  # dense captioning: two events; right = both found and captioned
+            right = rng.random() < skill
+            score = float(right) if parsed else 0.0
+            target = [[1.0, 4.0, "a red circle appears"], [4.0, 7.0, "a blue square appears"]]
+            answer = (target if right else [[0.0, 0.5, "nothing happens here"]]) if parsed else None
+            output = "\n".join(f"{s} - {e} seconds, {c}" for s, e, c in answer) if answer else "Shapes appear."
         else:
             right = rng.random() < skill
             score = float(right) if parsed else 0.0

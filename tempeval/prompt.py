@@ -29,6 +29,10 @@ INSTRUCTIONS: dict[str, str] = {
     "letter_window": "Answer with the option's letter, then the start and end time in seconds of the moment that "
     "supports it, as 'letter, start - end' (for example 'B, 2.5 - 4.0').",
     "letters": "Answer with the letters of every right option, separated by commas (for example 'A, C').",
+    "events": (
+        "List every event in time order, one per line, as 'start - end seconds, caption' "
+        "(for example '0.0 - 12.5 seconds, a man cuts onions')."
+    ),
 }
 """The answer instruction for each answer format; templates place it with ``{instruction}``."""
 

@@ -298,6 +298,8 @@ def _json_default(value: Any) -> Any:
         return list(value)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
+    if hasattr(value, "to_json"):  # nouns with a stored form (a dense-captioning target's events)
+        return value.to_json()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

@@ -43,7 +43,7 @@ from tempeval.task import Task
 from tempeval.types import FramePolicy, Frames, GenerationConfig, Prediction, Request, Sample
 from tempeval.video import FrameSource, VideoError, VideoInfo, clip_bounds
 
-TIME_AWARE_KINDS = ("grounding", "online", "streaming")
+TIME_AWARE_KINDS = ("grounding", "online", "streaming", "dense_captioning")
 
 
 class RepeatedFailureError(TempevalError):

@@ -14,7 +14,7 @@ from tempeval.errors import TempevalError
 from tempeval.types import TASK_KINDS, AnswerFormat, FramePolicy, GenerationConfig, TaskKind
 
 ANSWER_FORMATS: tuple[str, ...] = (
-    "letter", "yes_no", "true_false", "window", "number", "text", "letter_window", "letters",
+    "letter", "yes_no", "true_false", "window", "number", "text", "letter_window", "letters", "events",
 )
 
 _REQUIRED = ("name", "version", "kind", "dataset", "answer_format", "prompt")

@@ -17,16 +17,21 @@ from typing import Any, Literal
 
 import numpy as np
 
-TaskKind = Literal["multiple_choice", "grounding", "binary_pair", "online", "streaming"]
-"""The kinds of task tempeval knows (``streaming``: a model watches a stream and decides when to answer)."""
+TaskKind = Literal["multiple_choice", "grounding", "binary_pair", "online", "streaming", "dense_captioning"]
+"""The kinds of task tempeval knows (``streaming``: a model watches a stream and decides when to answer;
+``dense_captioning``: every event of a video, when and what)."""
 
-AnswerFormat = Literal["letter", "yes_no", "true_false", "window", "number", "text", "letter_window", "letters"]
+AnswerFormat = Literal[
+    "letter", "yes_no", "true_false", "window", "number", "text", "letter_window", "letters", "events"
+]
 """What shape a well-formed answer has; adapters such as ``random`` use it to answer in kind."""
 
 FrameOrder = Literal["original", "reversed", "shuffled"]
 Sampling = Literal["uniform", "server"]
 
-TASK_KINDS: tuple[str, ...] = ("multiple_choice", "grounding", "binary_pair", "online", "streaming")
+TASK_KINDS: tuple[str, ...] = (
+    "multiple_choice", "grounding", "binary_pair", "online", "streaming", "dense_captioning"
+)
 FRAME_ORDERS: tuple[str, ...] = ("original", "reversed", "shuffled")
 
 
@@ -170,7 +175,8 @@ class Sample:
     choices: tuple[str, ...] = ()
     """Option texts for multiple choice (lettered A, B, ... in order)."""
     target: Any = None
-    """Ground truth: a letter, a (start, end) window in seconds, a bool, or a number."""
+    """Ground truth: a letter, a (start, end) window in seconds, a bool, a number, or (dense captioning) a tuple of
+    timed events (``tempeval.scoring.events.Event``)."""
     query_time_s: float | None = None
     """For online queries: the model sees only the video up to this time."""
     answer_format: AnswerFormat | None = None

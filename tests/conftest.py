@@ -10,6 +10,7 @@ import pytest
 
 from tempeval import registry
 from tempeval.loaders import LoadOptions, load_samples
+from tempeval.scoring.events import events_of
 from tempeval.scoring.parsers import LETTERS, gold_text
 from tempeval.task import Task
 from tempeval.types import Request, Sample
@@ -72,6 +73,9 @@ def wrong_text(sample: Sample, fmt: str) -> str:
         if len(letters) > 1:
             return ", ".join(letters[:-1])
         return LETTERS[(LETTERS.index(letters[0]) + 1) % len(sample.choices)]
+    if fmt == "events":  # one event after every target event, with a caption sharing none of their words
+        end = max(float(e.end) for e in events_of(target))
+        return f"{end + 1:.2f} - {end + 2:.2f} seconds, nothing else"
     return "certainly not the answer"
 
 

@@ -25,8 +25,8 @@ def samples(task_name: str, root: Path) -> list[Sample]:
 def test_each_split_is_its_own_task(tmp_path: Path) -> None:
     fixture.build(tmp_path)
     val1, val2 = samples("activitynet_captions_val1", tmp_path), samples("activitynet_captions_val2", tmp_path)
-    assert [s.id for s in val1] == ["v_uqiMw7tQ1Cc#0", "v_uqiMw7tQ1Cc#1", "v_fixture0001#0"]
-    assert [s.id for s in val2] == ["v_fixture0002#0", "v_fixture0002#1", "v_fixture0003#0"]
+    assert [s.id for s in val1] == ["v_uqiMw7tQ1Cc#0", "v_uqiMw7tQ1Cc#1", "v_fixture0001#0", "v_fixture0004#0"]
+    assert [s.id for s in val2] == ["v_fixture0002#0", "v_fixture0002#1", "v_fixture0003#0", "v_fixture0005#0"]
     first, second = val1[0], val1[1]
     assert (first.question, first.target) == ("A weight lifting tutorial is given.", [0.28, 55.15])
     assert second.question.startswith("The coach helps")  # the files' leading space is stripped
@@ -38,7 +38,7 @@ def test_each_split_is_its_own_task(tmp_path: Path) -> None:
 
 def test_only_the_split_file_is_required(tmp_path: Path) -> None:
     fixture.build(tmp_path, {"val_2.json": fixture.SPLITS["val_2.json"]})
-    assert len(samples("activitynet_captions_val2", tmp_path)) == 3
+    assert len(samples("activitynet_captions_val2", tmp_path)) == 4
     with pytest.raises(TempevalError, match=r"val_1\.json"):
         samples("activitynet_captions_val1", tmp_path)
 
@@ -77,7 +77,7 @@ def test_random_model_end_to_end_records_the_split(tmp_path: Path, capsys: pytes
     assert main(argv) == 0
     for split in ("val_1", "val_2"):
         run = read_run(next((tmp_path / "runs").rglob(f"activitynet_captions_{split.replace('_', '')}.jsonl")))
-        assert run.header["task"] == f"activitynet_captions_{split.replace('_', '')}" and len(run.records) == 3
+        assert run.header["task"] == f"activitynet_captions_{split.replace('_', '')}" and len(run.records) == 4
         assert all(r["frame_times"] and r["error"] is None and r["meta"]["split"] == split for r in run.records)
     capsys.readouterr()
     assert main(["score", str(tmp_path / "runs"), "--json"]) == 0

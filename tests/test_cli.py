@@ -10,8 +10,8 @@ import pytest
 from tempeval import registry
 from tempeval.cli import main
 
-SYNTH_TASKS = ["synth_claims", "synth_count", "synth_direction", "synth_grounding", "synth_online", "synth_order",
-               "synth_speed", "synth_stream"]
+SYNTH_TASKS = ["synth_claims", "synth_count", "synth_direction", "synth_events", "synth_grounding", "synth_online",
+               "synth_order", "synth_speed", "synth_stream"]
 
 
 def test_list_tasks_shows_the_synth_group(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,6 +18,7 @@ from tempeval.loaders import LoadOptions
 from tempeval.prompt import FIELDS, check_template, render
 from tempeval.results import RESUME_FIELDS, read_run
 from tempeval.runner import RunOptions, run_task
+from tempeval.scoring.metrics import MetricValue
 from tests.conftest import gold_policy, task_samples, wrong_policy
 
 TASKS = sorted(registry.tasks())
@@ -38,6 +39,46 @@ STREAM_NOT_SCORES: dict[str, Any] = {
     "median_delay_s": lambda value: math.isnan(value) or 0 <= value <= 2,
 }
 """Streaming metrics that are not scores from 0 to 100, and what the gold and wrong policies give."""
+GOLD_NOT_100: dict[str, str] = {
+    "CIDEr": "CIDEr-D of a caption against itself is 10 x its n-gram cosine, not 1 (1000 in percent); "
+    "test_dense_wiring checks the value the captions imply",
+}
+"""Metric -> why the gold policy does not score it 100 (the wrong policy still scores 0)."""
+GOLD_LETTER_ONLY: dict[str, str] = {
+    task: "GVQ's R@t / mRec / mIoU need the right option and its window; the gold answer is the letter alone"
+    for task in ("etbench_gvq", "etbench_subset_gvq")
+}
+"""Task -> why its grounding figures cannot reach 100 for the gold policy (only ``Acc`` is checked there)."""
+OVERLAPPING_EVENTS: dict[str, str] = {
+    task: "its first video's two events overlap (tIoU 0.74), and the densevid protocol pairs a prediction with every "
+    "event it overlaps by >= t, so even the gold captions meet a wrong reference: BLEU-4 / METEOR / CIDEr < 100"
+    for task in ("activitynet_captions_dense_val_1",)
+}
+"""Task -> why the gold policy's matched-pair caption metrics are below 100 (localisation and SODA_c are checked)."""
+PREPROCESSED: dict[str, str] = {
+    "hirest_moment_segmentation": "evaluate.py's preprocessing drops windows touching the moment's ends and "
+    "suppresses touching ones, then tiles the moment: P/R@t are neither 100 for gold nor 0 for wrong answers "
+    "(checked on hand-made cases in test_bench_vidchapters_hirest); the raw figures are checked here",
+}
+"""Task -> why its official-pipeline figures (names without ``raw``) are not checked by this test."""
+
+
+def reported_missing(metric: MetricValue) -> bool:
+    """A metric that cannot run here is reported as NaN over no units (METEOR without Java, SentSim without a
+    local embedding model), never dropped."""
+    return metric.n == 0 and math.isnan(metric.value)
+
+
+def exempt(task: str, metric: str, label: str) -> bool:
+    """Whether the contract's 100-for-gold / 0-for-wrong does not apply (the reasons above)."""
+    if task in PREPROCESSED and metric[:2] in ("P@", "R@"):
+        return True
+    gold_only = (
+        metric in GOLD_NOT_100
+        or (task in GOLD_LETTER_ONLY and not metric.startswith("Acc"))
+        or (task in OVERLAPPING_EVENTS and metric in ("BLEU-4", "METEOR", "CIDEr"))
+    )
+    return label == "gold" and gold_only
 
 
 def official_summary(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
@@ -72,7 +113,10 @@ def test_task_contract(
             if metric_name in STREAM_NOT_SCORES:  # seconds, or a rate both policies keep at 0
                 assert STREAM_NOT_SCORES[metric_name](metric.value), f"{label} policy: {metric_name} = {metric.value}"
                 continue
-            assert metric.value == pytest.approx(expected), f"{label} policy: {metric_name} = {metric.value}"
+            if reported_missing(metric) or exempt(name, metric_name, label):
+                continue
+            # abs: pycocoevalcap's BLEU has a tiny floor (1e-9 %) where no n-gram matches
+            assert metric.value == pytest.approx(expected, abs=1e-6), f"{label} policy: {metric_name} = {metric.value}"
         if "official" in task.scorers:
             official = official_summary(tmp_path / label, capsys)
             assert (official["n"], official["errors"]) == (len(samples), 0), label
@@ -82,6 +126,8 @@ def test_task_contract(
             for metric_name, value in official["metrics"].items():
                 if metric_name in STREAM_NOT_SCORES:
                     assert STREAM_NOT_SCORES[metric_name](value), f"official, {label} policy: {metric_name} = {value}"
+                    continue
+                if value is None or math.isnan(value) or exempt(name, metric_name, label):
                     continue
                 assert value == pytest.approx(expected), f"official, {label} policy: {metric_name} = {value}"
 

@@ -180,3 +180,15 @@ def test_score_events_per_sample() -> None:
     assert half.value == pytest.approx(0.5) and half.explanation == "1 prose line(s) skipped"
     bad = score_events("He cooks.", GT)
     assert (bad.value, bad.parsed, bad.answer) == (0.0, False, None)
+
+
+def test_overall_f1_is_the_mean_of_the_per_threshold_f1s_as_pdvc_reports_it() -> None:
+    # IoU 0.8 with g1 and 1.0 with g0: at 0.9 only one of two predictions matches (P 1/2, R 1/3), below it both.
+    samples = [DenseSample("a", "va", (Event(0, 10, "x"), Event(12, 20, "y")), GT), DenseSample("b", "vb", GT, GT)]
+    out = localisation_metrics(samples)
+    per_threshold = [out[f"F1@{t}"].value for t in (0.3, 0.5, 0.7, 0.9)]
+    assert out["F1"].value == pytest.approx(sum(per_threshold) / 4)
+    harmonic = 2 * out["Precision"].value * out["Recall"].value / (out["Precision"].value + out["Recall"].value)
+    assert out["F1"].value != pytest.approx(harmonic)
+    low, high = out["F1"].ci or (math.nan, math.nan)
+    assert low <= out["F1"].value <= high

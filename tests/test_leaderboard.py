@@ -62,7 +62,7 @@ def write_fixture_runs(root: Path) -> None:
         _run(root, model, "vinoground", day=10, skill=skill)
     _run(root, "beta", "synth_count", day=2, skill=0.0, name="synth_count-old")  # superseded by day 10
     _run(root, "beta", "synth_order", day=1, skill=1.0, version="0", name="synth_order-v0")  # older version
-    _run(root, "gamma", "synth_order", day=11, skill=0.3, limit=RECORDS)  # one of seven synth tasks; --limit
+    _run(root, "gamma", "synth_order", day=11, skill=0.3, limit=RECORDS)  # one of eight synth tasks; --limit
     hostile = _run(root, HOSTILE, "vinoground", day=12, skill=0.9)
     lines = hostile.read_text(encoding="utf-8").splitlines()
     record = json.loads(lines[1])

@@ -24,8 +24,10 @@ av = pytest.importorskip("av")
 REPO = Path(__file__).resolve().parents[1]
 PER_TASK = 8
 N_FRAMES = 8  # the harness default: 8 frames at segment midpoints
-EXPECTED_COUNTS = {"direction": 8, "order": 8, "count": 8, "speed": 8, "grounding": 8, "claims": 8, "online": 12,
-                   "stream": 3}
+EXPECTED_COUNTS = {
+    "direction": 8, "order": 8, "count": 8, "speed": 8, "grounding": 8, "claims": 8, "online": 12, "stream": 3,
+    "events": 8,
+}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -111,7 +113,7 @@ def decoded(samples: dict[str, list[Sample]]) -> dict[str, tuple[list[float], li
 
 
 def test_layout_and_counts(suite: Path, samples: dict[str, list[Sample]]) -> None:
-    assert SUBSETS == ("direction", "order", "count", "speed", "grounding", "claims", "online", "stream")
+    assert SUBSETS == ("direction", "order", "count", "speed", "grounding", "claims", "online", "stream", "events")
     assert suite.name == f"seed0-n{PER_TASK}"
     manifest = json.loads((suite / "COMPLETE").read_text())
     assert manifest["generator_version"] == GENERATOR_VERSION
@@ -120,7 +122,8 @@ def test_layout_and_counts(suite: Path, samples: dict[str, list[Sample]]) -> Non
 
 
 def test_record_schema(suite: Path, samples: dict[str, list[Sample]]) -> None:
-    kinds = {"grounding": "grounding", "claims": "binary_pair", "online": "online", "stream": "streaming"}
+    kinds = {"grounding": "grounding", "claims": "binary_pair", "online": "online", "stream": "streaming",
+             "events": "dense_captioning"}
     for subset, items in samples.items():
         ids = [s.id for s in items]
         assert len(set(ids)) == len(ids)
@@ -353,6 +356,19 @@ def test_pixels_grounding(samples: dict[str, list[Sample]], decoded: dict[str, A
             assert present(image, color) == (start - 1e-6 <= t < end - 1e-6), (s.id, t)
         # At least one of the 8 sampled frames shows it.
         assert any(present(f, color) for f in sample_frames(times, images, s.meta["duration_s"]))
+
+
+def test_pixels_events(samples: dict[str, list[Sample]], decoded: dict[str, Any]) -> None:
+    for s in samples["events"]:
+        assert s.video is not None and s.meta["events"] == len(s.target) >= 2
+        times, images, _ = decoded[s.video.path]
+        for event in s.target:
+            assert event.end - event.start >= 1.0
+            assert event.caption.startswith("a ") and event.caption.endswith(" appears")
+            color = color_of(event.caption.removeprefix("a "))
+            for t, image in zip(times, images, strict=True):
+                assert present(image, color) == (event.start - 1e-6 <= t < event.end - 1e-6), (s.id, event, t)
+        assert [e.start for e in s.target] == sorted(e.start for e in s.target)
 
 
 def test_pixels_online(samples: dict[str, list[Sample]], decoded: dict[str, Any]) -> None:

@@ -553,15 +553,25 @@ def evs_f1(records: Sequence[EtbenchRecord]) -> dict[str, float]:
 _SIGNED_NUMBER = re.compile(r"[-+]?\d*\.\d+|[-+]?\d+")
 
 
+def vhd_moment(answer: str) -> float | None:
+    """VHD's reading of an answer (rule 6): the first signed number, or None."""
+    found = _SIGNED_NUMBER.search(answer)
+    return None if found is None else float(found.group(0))
+
+
+def dense_target(record: EtbenchRecord) -> tuple[Event, ...]:
+    """A DVC / SLC record's ground truth as events (``tgt`` windows paired with ``g`` captions)."""
+    return tuple(Event(s, e, c) for (s, e), c in zip(record.target_windows, record.captions, strict=True))
+
+
 def vhd_hit(records: Sequence[EtbenchRecord]) -> dict[str, float]:
     """VHD (rule 12): ``F1`` = share of samples whose first number lies in a target window."""
     hits, failed = 0, 0
     for record in records:
-        found = _SIGNED_NUMBER.search(_answer(record))
-        if not found:
+        moment = vhd_moment(_answer(record))
+        if moment is None:
             failed += 1
             continue
-        moment = float(found.group(0))
         hits += any(s <= moment <= e for s, e in record.target_windows)
     out = _counts(records, failed)
     out["F1"] = hits / len(records)
@@ -580,8 +590,7 @@ def dvc_scores(records: Sequence[EtbenchRecord], sentence_similarity: PairSimila
         if not parsed.ok:
             failed += 1
             continue
-        target = tuple(Event(s, e, c) for (s, e), c in zip(record.target_windows, record.captions, strict=True))
-        by_video[record.video] = DenseSample(str(record.idx), record.video, parsed.answer, target)
+        by_video[record.video] = DenseSample(str(record.idx), record.video, parsed.answer, dense_target(record))
     videos = list(by_video.values())
     scale = len(videos) / len(records)
     out: dict[str, Any] = _counts(records, failed)

@@ -33,11 +33,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tempeval.errors import TempevalError
 from tempeval.registry import DatasetEntry
+from tempeval.scoring.events import Event
 from tempeval.scoring.parsers import Parsed, unparseable
 from tempeval.scoring.scorers import Reference, judge_answer
 from tempeval.task import Task
@@ -133,3 +134,14 @@ def split_file(task: Task, dataset: DatasetEntry, files: Mapping[str, str]) -> t
             f"one of {', '.join(files)} (got {task.subset!r})."
         )
     return task.subset, files[task.subset]
+
+
+def checked_events(pairs: Iterable[tuple[Any, Any]], where: str, item: str) -> tuple[Event, ...]:
+    """Ground-truth events from ``(window, caption)`` pairs, in order; a malformed or reversed window is a
+    TempevalError naming ``where`` and the ``item`` ("step 3")."""
+    events = []
+    for index, (window, caption) in enumerate(pairs):
+        start, end = check_window(window, f"{where}, {item} {index}", ordered=True)
+        events.append(Event(start, end, str(caption).strip()))
+    return tuple(events)
+

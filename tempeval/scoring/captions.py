@@ -17,6 +17,7 @@ with PTB on plain sentences but not on contractions ("don't" stays one token); t
 from __future__ import annotations
 
 import atexit
+import os
 import re
 import shutil
 import subprocess
@@ -86,8 +87,14 @@ def tokenize(captions: Sequence[str]) -> list[str]:
     return [tokenized[i][0] for i in range(len(captions))]
 
 
-def _close_meteor(process: subprocess.Popen[bytes]) -> None:
-    """End METEOR's Java process and close all its pipes (pycocoevalcap's own ``__del__`` leaves two open)."""
+def _close_meteor(process: subprocess.Popen[bytes], owner: int) -> None:
+    """End METEOR's Java process and close all its pipes (pycocoevalcap's own ``__del__`` leaves two open).
+
+    Only in the process that started it: a forked worker (a parallel leaderboard build) inherits this exit hook and
+    would otherwise kill the parent's METEOR mid-run.
+    """
+    if os.getpid() != owner:
+        return
     for pipe in (process.stdin, process.stdout, process.stderr):
         if pipe is not None:
             pipe.close()
@@ -95,9 +102,14 @@ def _close_meteor(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-@cache
 def _scorer(name: str) -> Any:
-    """One pycocoevalcap scorer per process (METEOR keeps its Java process open between calls)."""
+    """One pycocoevalcap scorer per process (METEOR keeps its Java process open between calls); a forked child
+    starts its own instead of writing to its parent's METEOR."""
+    return _scorer_of_process(name, os.getpid())
+
+
+@cache
+def _scorer_of_process(name: str, pid: int) -> Any:
     if name == "BLEU-4":
         from pycocoevalcap.bleu.bleu import Bleu
 
@@ -106,7 +118,7 @@ def _scorer(name: str) -> Any:
         from pycocoevalcap.meteor.meteor import Meteor
 
         meteor = Meteor()
-        atexit.register(_close_meteor, meteor.meteor_p)
+        atexit.register(_close_meteor, meteor.meteor_p, pid)
         return meteor
     from pycocoevalcap.cider.cider import Cider
 

@@ -12,9 +12,10 @@ at each tIoU threshold ``t`` in 0.3, 0.5, 0.7, 0.9:
    recall = share of ground-truth events matched so; no one-to-one assignment. A video without predictions
    (unparseable answer) has precision 0 and recall 0, and stays in the mean.
 2. Precision@t and Recall@t are the means over videos; ``Precision`` and ``Recall`` their means over thresholds.
-3. F1 is not in ``evaluate.py``; the convention of the papers that report it (PDVC and after) is the harmonic mean of
-   the averaged precision and recall: ``F1@t`` from Precision@t and Recall@t, and ``F1`` from ``Precision`` and
-   ``Recall``. (E.T. Bench instead averages per-threshold F1s and scales by its parse rate:
+3. F1 is not in ``evaluate.py``; the scorers that report it (PDVC's ``eval_utils.py`` and VidChapters'
+   ``dvc_eval/eval_dvc.py``, read for the parity check) take ``F1@t`` as the harmonic mean of Precision@t and
+   Recall@t, and ``F1`` as the mean of the four ``F1@t`` (not the harmonic mean of ``Precision`` and ``Recall``).
+   (E.T. Bench also averages per-threshold F1s, at other thresholds, and scales by its parse rate:
    ``tempeval.benchmarks.etbench``.)
 4. tIoU is the script's: intersection / (union + 1e-8), so an exact 0.5 overlap is just below 0.5.
 5. At most the first 1000 predictions of a video count (``max_proposals``).
@@ -31,16 +32,19 @@ SODA_c: ``tempeval.scoring.soda`` (the mean over videos of the per-video F-measu
 
 Differential check (scratch folder, ``evaluate.py``'s ``evaluate_detection`` / ``evaluate_tiou`` in Python 3, an
 exact-match scorer in place of the COCO scorers): 1,500 random sets of videos, 0 disagreements in per-video
-precision / recall at every threshold and in the per-video caption scores.
+precision / recall at every threshold and in the per-video caption scores. Against VidChapters' own
+``dvc_eval/eval_dvc.py`` (the densevid script with F1, as PDVC runs it), on 1,000 random sets of adversarial
+predictions (exact copies, overlaps exactly at a threshold, zero-length windows, empty answers): 0 disagreements
+in the 15 localisation figures, once ``F1`` was made the mean of ``F1@t`` (rule 3).
 
-How to wire this into the runner (a later, small step; nothing here imports the runner or the task layer):
+Wiring (the ``dense_captioning`` task kind):
 
-- Task kind ``dense_captioning``: ``answer_format: events`` parsed by ``events.parse_events`` (``Parsed.ok`` gives
-  the parse-failure rate like every other kind); the gold answer is ``events.format_events(sample.target)``.
-- Scorer: :func:`score_events` gives the per-sample ``Score`` (``answer`` = event triples, value = the sample's
-  localisation F1 at tIoU 0.5), so ``tempeval show`` has a number per sample; register it in ``scorers.py``.
-- Metric: register :func:`dense_captioning_metrics` as ``"dense_captioning"`` in ``metrics.METRICS``; it reads
-  ``Row.answer`` (event triples or ``None``) and ``Row.target`` (event triples), so records need nothing new.
+- ``answer_format: events`` is parsed by ``events.parse_events`` (``Parsed.ok`` gives the parse-failure rate like
+  every other kind); the gold answer is ``events.format_events(sample.target)`` (``parsers.gold_text``).
+- The ``strict`` scorer gives :func:`score_events`'s per-sample ``Score`` (``answer`` = event triples, value = the
+  sample's localisation F1 at tIoU 0.5), so ``tempeval show`` has a number per sample.
+- The metric ``dense_captioning`` (``metrics.METRICS``) is :func:`dense_captioning_metrics`; it reads ``Row.answer``
+  (event triples or ``None``) and ``Row.target`` (event triples, as run records store them).
 - Loaders give ``Sample.target`` as a tuple of ``Event`` and ``meta["video_id"]`` for the bootstrap cluster.
 """
 
@@ -50,13 +54,12 @@ import random
 import string
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from tempeval.scoring import captions
-from tempeval.scoring.events import Event, parse_events
-from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, cluster_order, ratio
+from tempeval.scoring.events import Event, events_of, parse_events
+from tempeval.scoring.metrics import BOOTSTRAP_RESAMPLES, MetricValue, Row, Unit, cluster_order, kept, ratio
 from tempeval.scoring.multi_window import f1
 from tempeval.scoring.soda import PairScorer, soda_c
 from tempeval.types import Score
@@ -77,16 +80,12 @@ class DenseSample:
     target: tuple[Event, ...]
 
 
-def _events(value: Any) -> tuple[Event, ...]:
-    return tuple(v if isinstance(v, Event) else Event.from_json(v) for v in value)
-
-
 def from_row(row: Row) -> DenseSample:
     """A metrics row (answer and target as events or event triples) as a :class:`DenseSample`."""
     if not row.target:
         raise ValueError(f"Sample {row.sample_id!r} has no target events; a dense-captioning target needs one.")
-    predicted = None if row.answer is None or row.error or not row.parsed else _events(row.answer)
-    return DenseSample(row.sample_id, row.cluster, predicted, _events(row.target))
+    predicted = None if row.answer is None or row.error or not row.parsed else events_of(row.answer)
+    return DenseSample(row.sample_id, row.cluster, predicted, events_of(row.target))
 
 
 def official_tiou(a: Event, b: Event) -> float:
@@ -120,12 +119,18 @@ def score_events(output: str, target: Sequence[Event]) -> Score:
     return Score(f1(precision, recall), [e.to_json() for e in parsed.answer], explanation=parsed.reason)
 
 
-def _f1_of_means(precision: Sequence[float], recall: Sequence[float], clusters: Sequence[Hashable]) -> MetricValue:
-    """100 x F1 of the mean precision and mean recall, with a cluster bootstrap interval."""
+def _f1_of_means(
+    precision: Sequence[float], recall: Sequence[float], clusters: Sequence[Hashable]
+) -> tuple[float, np.ndarray | None]:
+    """100 x F1 of the mean precision and mean recall, and its cluster-bootstrap draws (None under 2 clusters).
+
+    The draws use one fixed seed, so every threshold's F1 is resampled with the same videos and their mean's
+    interval is the percentile interval of the mean of the draws.
+    """
     value = 100.0 * f1(float(np.mean(precision)), float(np.mean(recall)))
     keys = sorted(set(clusters), key=cluster_order)
     if len(keys) < 2:
-        return MetricValue(value, None, len(precision))
+        return value, None
     number = {key: i for i, key in enumerate(keys)}
     index = np.array([number[c] for c in clusters])
     sums = [np.bincount(index, weights=list(v), minlength=len(keys)) for v in (precision, recall)]
@@ -133,9 +138,14 @@ def _f1_of_means(precision: Sequence[float], recall: Sequence[float], clusters: 
     draws = np.random.default_rng(0).integers(0, len(keys), size=(BOOTSTRAP_RESAMPLES, len(keys)))
     n = counts[draws].sum(axis=1)
     p, r = (s[draws].sum(axis=1) / n for s in sums)
-    boot = np.where(p + r > 0, 200.0 * p * r / np.where(p + r > 0, p + r, 1.0), 0.0)
+    return value, np.where(p + r > 0, 200.0 * p * r / np.where(p + r > 0, p + r, 1.0), 0.0)
+
+
+def _with_interval(value: float, boot: np.ndarray | None, n: int) -> MetricValue:
+    if boot is None:
+        return MetricValue(value, None, n)
     low, high = np.percentile(boot, [2.5, 97.5])
-    return MetricValue(value, (float(low), float(high)), len(precision))
+    return MetricValue(value, (float(low), float(high)), n, kept(boot))
 
 
 def localisation_metrics(samples: Sequence[DenseSample]) -> dict[str, MetricValue]:
@@ -143,16 +153,20 @@ def localisation_metrics(samples: Sequence[DenseSample]) -> dict[str, MetricValu
     clusters = [s.cluster for s in samples]
     per_threshold = {t: [localisation(s.predicted, s.target, t) for s in samples] for t in TIOU_THRESHOLDS}
     out: dict[str, MetricValue] = {}
+    f1s: list[tuple[float, np.ndarray | None]] = []
     for t, values in per_threshold.items():
         precision, recall = [v[0] for v in values], [v[1] for v in values]
         out[f"Precision@{t}"] = ratio([Unit(c, p) for c, p in zip(clusters, precision, strict=True)])
         out[f"Recall@{t}"] = ratio([Unit(c, r) for c, r in zip(clusters, recall, strict=True)])
-        out[f"F1@{t}"] = _f1_of_means(precision, recall, clusters)
+        f1s.append(_f1_of_means(precision, recall, clusters))
+        out[f"F1@{t}"] = _with_interval(*f1s[-1], len(samples))
     mean_p = [float(np.mean([per_threshold[t][i][0] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
     mean_r = [float(np.mean([per_threshold[t][i][1] for t in TIOU_THRESHOLDS])) for i in range(len(samples))]
     out["Precision"] = ratio([Unit(c, p) for c, p in zip(clusters, mean_p, strict=True)])
     out["Recall"] = ratio([Unit(c, r) for c, r in zip(clusters, mean_r, strict=True)])
-    out["F1"] = _f1_of_means(mean_p, mean_r, clusters)
+    boots = [boot for _, boot in f1s]
+    mean_boot = None if any(b is None for b in boots) else np.mean(np.stack(boots), axis=0)  # type: ignore[arg-type]
+    out["F1"] = _with_interval(float(np.mean([value for value, _ in f1s])), mean_boot, len(samples))
     return out
 
 
@@ -174,13 +188,20 @@ def caption_pairs(sample: DenseSample, threshold: float) -> list[tuple[str, str]
 def caption_scores(
     samples: Sequence[DenseSample], metric: captions.CaptionMetric, thresholds: Sequence[float] = TIOU_THRESHOLDS
 ) -> list[float]:
-    """Each video's caption score averaged over the tIoU thresholds (0 for a video without predictions)."""
+    """Each video's caption score averaged over the tIoU thresholds (0 for a video without predictions).
+
+    A metric is a pure function of the pairs it is given, so a set of pairs seen before (the same matches at
+    several thresholds) is scored once: METEOR's Java round trips are most of the time.
+    """
+    seen: dict[tuple[tuple[str, str], ...], float] = {}
     out = []
     for sample in samples:
         per_threshold = []
         for t in thresholds:
-            pairs = caption_pairs(sample, t)
-            per_threshold.append(metric([r for r, _ in pairs], [c for _, c in pairs])[0] if pairs else 0.0)
+            pairs = tuple(caption_pairs(sample, t))
+            if pairs and pairs not in seen:
+                seen[pairs] = metric([r for r, _ in pairs], [c for _, c in pairs])[0]
+            per_threshold.append(seen[pairs] if pairs else 0.0)
         out.append(float(np.mean(per_threshold)))
     return out
 
@@ -236,7 +257,10 @@ def dense_captioning_metrics(rows: Sequence[Row], by: str | None = None) -> dict
     missing = missing_metrics()
     runnable = {name: captions.coco_metric(name) for name in captions.COCO_METRICS if name not in missing}
     meteor = runnable.get("METEOR")
-    soda_score: PairScorer | None = None if meteor is None else (lambda refs, cands: meteor(refs, cands)[1])
+    # SODA's reference code (fujiso/SODA, PDVC's copy) passes (predictions, ground truths) to METEOR's
+    # compute_score(references, candidates): METEOR runs with the roles swapped, and METEOR is asymmetric. Kept, so
+    # SODA_c equals the published scorer's (the parity check found it).
+    soda_score: PairScorer | None = None if meteor is None else (lambda refs, cands: meteor(cands, refs)[1])
     out.update(captioning_metrics(tokenized(samples), runnable, soda_score))
     out.update({name: MetricValue(float("nan"), None, 0) for name in missing})
     return out

@@ -65,6 +65,12 @@ class Event:
         return cls(float(start), float(end), str(caption))
 
 
+def events_of(value: Any) -> tuple[Event, ...]:
+    """A target or stored answer as events: a sequence of :class:`Event`, ``[start, end, caption]`` triples or
+    ``{"start", "end", "caption"}`` objects (run records store triples)."""
+    return tuple(v if isinstance(v, Event) else Event.from_json(v) for v in value)
+
+
 _CLOCK = r"\d+(?::\d{1,2}){0,2}(?:\.\d+)?"
 _UNIT = r"(?:\s*(?:s|secs?|seconds?)\b)?"
 _LEAD = re.compile(r"^\s*(?:[-*•]\s+|\d+[.)]\s+)?[\[(]?\s*(?:from\s+)?", re.IGNORECASE)

@@ -89,7 +89,8 @@ def keeping_draws() -> Iterator[None]:
         _KEEP_DRAWS.reset(token)
 
 
-def _kept(draws: np.ndarray) -> np.ndarray | None:
+def kept(draws: np.ndarray) -> np.ndarray | None:
+    """``draws`` inside :func:`keeping_draws`, else None (metrics outside this module build their values so too)."""
     return draws if _KEEP_DRAWS.get() else None
 
 
@@ -133,7 +134,7 @@ def ratio(units: Sequence[Unit], *, seed: int = 0, resamples: int = BOOTSTRAP_RE
     if count < 2:
         return MetricValue(float(value), None, len(units))
     draws = _bootstrap_ratios(num, den, seed=seed, resamples=resamples)
-    return MetricValue(float(value), percentile_interval(draws), len(units), _kept(draws))
+    return MetricValue(float(value), percentile_interval(draws), len(units), kept(draws))
 
 
 BLOCK_CELLS = 4_000_000
@@ -246,7 +247,7 @@ def macro_accuracy(rows: Sequence[Row], by: str | None = None) -> dict[str, Metr
     if len(draws) != len(means):
         return {"macro_accuracy": MetricValue(float(np.mean(means)), None, len(rows))}
     mean = mean_of_draws(draws)
-    return {"macro_accuracy": MetricValue(float(np.mean(means)), percentile_interval(mean), len(rows), _kept(mean))}
+    return {"macro_accuracy": MetricValue(float(np.mean(means)), percentile_interval(mean), len(rows), kept(mean))}
 
 
 def iou_recall(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
@@ -261,6 +262,14 @@ def probe_accuracy(rows: Sequence[Row], by: str | None = "mode") -> dict[str, Me
     key = by or "mode"
     probes = [r for r in rows if r.meta.get(key) == "forward"]
     return {"probe_accuracy": ratio([Unit(r.cluster, r.value) for r in probes])}
+
+
+def dense_captioning(rows: Sequence[Row], by: str | None = None) -> dict[str, MetricValue]:
+    """Dense captioning: localisation P/R/F1 at tIoU 0.3-0.9, BLEU-4 / METEOR / CIDEr on matched events, SODA_c
+    (``tempeval.scoring.dense``, imported when used)."""
+    from tempeval.scoring.dense import dense_captioning_metrics
+
+    return dense_captioning_metrics(rows, by)
 
 
 MetricFunction = Callable[[Sequence[Row], "str | None"], dict[str, MetricValue]]
@@ -279,6 +288,7 @@ METRICS: dict[str, MetricFunction | str] = {
     "query_time_accuracy": "tempeval.scoring.stream_records:stream_query_accuracy",
     "query_time_macro": "tempeval.scoring.stream_records:stream_query_macro",
     "answered_query_accuracy": "tempeval.scoring.stream_records:stream_answered_accuracy",
+    "dense_captioning": dense_captioning,
 }
 """Metric name (as written in task files) -> function of (rows, grouping key), or its ``module:function``
 (imported on first use)."""

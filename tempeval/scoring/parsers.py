@@ -26,6 +26,8 @@ Strict rules (the default mode):
 - ``letters`` (several right options at once): after an optional label ("Correct Answers:", "The answers are"),
   the answer must be a list of option letters (separated by commas, semicolons, "and" or spaces; "(A)" and "A."
   accepted; any case); anything else in it, a letter beyond the options, or no letter is unparseable.
+- ``events`` (dense captioning): a list of timed events with captions, one per line or as JSON; the formats and the
+  partial-parse policy are in :mod:`tempeval.scoring.events`.
 """
 
 from __future__ import annotations
@@ -278,6 +280,10 @@ def parse(answer_format: str, text: str, choices: tuple[str, ...] = ()) -> Parse
         return parse_letters(text, choices)
     if answer_format == "text":
         return Parsed(text.strip(), bool(text.strip()), "" if text.strip() else "empty output")
+    if answer_format == "events":
+        from tempeval.scoring.events import parse_events  # (events.py imports Parsed from here)
+
+        return parse_events(text)
     raise ValueError(f"Unknown answer format {answer_format!r}.")
 
 
@@ -299,4 +305,8 @@ def gold_text(sample: Sample, answer_format: str) -> str:
         return f"{letter}, {float(start):.2f} - {float(end):.2f}"
     if answer_format == "letters":
         return ", ".join(target)
+    if answer_format == "events":
+        from tempeval.scoring.events import events_of, format_events
+
+        return format_events(events_of(target))
     return str(target)

@@ -93,7 +93,15 @@ def judge_answer(answer_format: str, answer: Any, reference: Reference) -> Score
 
 
 def strict(output: str, reference: Reference) -> Score:
-    """tempeval's own parser for the answer format; unparseable scores 0 and is flagged, never guessed."""
+    """tempeval's own parser for the answer format; unparseable scores 0 and is flagged, never guessed.
+
+    Dense captioning (``events``) is valued at the localisation F1 at tIoU 0.5 (``tempeval.scoring.dense``).
+    """
+    if reference.answer_format == "events":
+        from tempeval.scoring.dense import score_events
+        from tempeval.scoring.events import events_of
+
+        return score_events(output, events_of(reference.target))
     parsed = parse(reference.answer_format, output, reference.choices)
     if not parsed.ok:
         return Score(0.0, None, parsed=False, explanation=parsed.reason)

@@ -10,6 +10,7 @@ a plain background:
 - ``online``: stream questions with ``query_time_s``; backward multiple choice and forward yes/no probes.
 - ``stream``: one record per stream for the ``streaming`` kind: "tell me as soon as the X appears" (due within
   2 s of a known time) and "how many circles have appeared so far?" (asked at known times).
+- ``events``: dense captioning; 2-3 shapes shown one after another, each a timed event with a known caption.
 
 The suite is generated on first use into ``<root>/seed<seed>-n<per_task>/`` (``root`` defaults to
 :func:`default_root`) and reused afterwards. A finished folder holds a ``COMPLETE`` manifest; generation
@@ -35,7 +36,9 @@ from tempeval.types import Sample, VideoRef
 GENERATOR_VERSION: str = "2"
 """Bump whenever the generated output changes: it names the default cache folder and is checked on reuse."""
 
-SUBSETS: tuple[str, ...] = ("direction", "order", "count", "speed", "grounding", "claims", "online", "stream")
+SUBSETS: tuple[str, ...] = (
+    "direction", "order", "count", "speed", "grounding", "claims", "online", "stream", "events"
+)
 """The subset names, in suite order."""
 
 ENV_VAR = "TEMPEVAL_SYNTH_DIR"
@@ -172,6 +175,10 @@ def _sample(record: dict[str, Any], folder: Path) -> Sample:
     target = record.get("target")
     if record.get("answer_format") == "window" and isinstance(target, list):
         target = (float(target[0]), float(target[1]))
+    if record.get("answer_format") == "events" and isinstance(target, list):
+        from tempeval.scoring.events import events_of
+
+        target = events_of(target)
     video = record.get("video")
     return Sample(
         id=record["id"],
@@ -196,7 +203,8 @@ def load_samples(subset: str, root: Path | str | None = None, *, seed: int = 0, 
         per_task: About how many records per subset.
 
     Returns:
-        The subset's samples in file order; grounding targets are ``(start_s, end_s)`` tuples.
+        The subset's samples in file order; grounding targets are ``(start_s, end_s)`` tuples,
+        dense-captioning targets tuples of ``Event``.
 
     Raises:
         ValueError: Unknown subset (the message lists the valid ones), or a bad ``per_task``.

@@ -19,7 +19,7 @@ def plan_subset(subset: str, seed: int, per_task: int) -> Group:
     """All scenes and records of one subset (no file is written).
 
     Args:
-        subset: One of the seven subset names.
+        subset: One of the eight subset names.
         seed: Suite seed.
         per_task: Wanted records; rounded up to whole groups (twin pairs, or the 6 records of an online stream).
 

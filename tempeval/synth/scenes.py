@@ -2,10 +2,10 @@
 
 Each subset is made of *groups*: one group is a twin pair of videos (direction, order, count, speed), one video
 with one question (grounding), one video with a fact/fib claim pair (claims), one stream video with its
-questions and probes (online), or one stream video with its timed queries as one record (stream). Group ``i``
-draws all its randomness from ``random.Random(f"{seed}:{subset}:{i}")``, so a group never depends on how many
-groups come before or after it. The one cross-group choice, where the correct option goes, comes from a
-balanced schedule (:func:`letter_schedule`).
+questions and probes (online), one stream video with its timed queries as one record (stream), or one video of
+several timed events (events). Group ``i`` draws all its randomness from ``random.Random(f"{seed}:{subset}:{i}")``,
+so a group never depends on how many groups come before or after it. The one cross-group choice, where the
+correct option goes, comes from a balanced schedule (:func:`letter_schedule`).
 
 Timing rules that keep every answer readable from 8 frames sampled at segment midpoints:
 moves cross most of the frame and last the whole clip; order and count clips are ``8 * m`` frames long with
@@ -684,6 +684,31 @@ def build_stream(seed: int, i: int, slots: tuple[int, ...]) -> Group:
     return group
 
 
+def build_events(seed: int, i: int, slots: tuple[int, ...]) -> Group:
+    """Dense captioning: 2-3 shapes shown one after another (segment-aligned, >= 1 s each), each shown span an
+    event captioned "a <colour> <shape> appears", with one static shape that never is an event."""
+    del slots  # no options
+    rng = random.Random(f"{seed}:events:{i}")
+    k = rng.choice((2, 3, 3))
+    n_frames, objects = _sequence_scene(rng, k)
+    others = _distractors(rng, [o["color"] for o in objects], 1, taken=[o["p0"] for o in objects])
+    events = [
+        [_seconds(o["visible"][0][0]), _seconds(o["visible"][0][1]), f"a {desc(o)} appears"] for o in objects
+    ]
+    stem = f"events-{i:04d}"
+    meta = _meta("events", stem, n_frames, events=len(events))
+    record = _record(
+        stem,
+        "dense_captioning",
+        stem,
+        "Shapes appear one after another. When does each appear, and which shape is it?",
+        target=events,
+        answer_format="events",
+        meta=meta,
+    )
+    return Group(scenes=[_scene(stem, n_frames, [*others, *objects])], records=[record])
+
+
 BUILDERS = {
     "direction": build_direction,
     "order": build_order,
@@ -693,6 +718,7 @@ BUILDERS = {
     "claims": build_claims,
     "online": build_online,
     "stream": build_stream,
+    "events": build_events,
 }
 """Subset name -> group builder ``(seed, i, slots) -> Group``."""
 
@@ -705,6 +731,7 @@ LAYOUT: dict[str, tuple[int, int, int, bool]] = {
     "claims": (2, 0, 0, False),
     "online": (6, 4, 2, False),
     "stream": (3, 0, 0, False),
+    "events": (1, 0, 0, False),
 }
 """Subset name -> (records per group, options per question, correct-option slots per group, slots distinct).
 A ``stream`` group is one stream (one record) that counts as 3, so ``per_task=60`` gives 20 streams."""
