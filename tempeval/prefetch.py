@@ -48,7 +48,7 @@ class Prefetcher(Generic[Group, Item]):
         self._waiting: deque[Group] = deque(groups)
         self._started: deque[concurrent.futures.Future[list[tuple[Item, int]]]] = deque()
         self._current: deque[tuple[Item, int]] = deque()
-        self._lock = threading.RLock()  # a future already done runs its callback at once, inside _fill
+        self._lock = threading.RLock()
         self._running = 0
         self._held = 0
         self._finished_groups = 0
@@ -71,20 +71,27 @@ class Prefetcher(Generic[Group, Item]):
                 return
             group = self._waiting.popleft()
             self._running += 1
-            future = self._pool.submit(self._prepare, group)
-            self._started.append(future)
-            future.add_done_callback(self._finished)
+            self._started.append(self._pool.submit(self._prepared, group))
 
-    def _finished(self, future: concurrent.futures.Future[list[tuple[Item, int]]]) -> None:
+    def _prepared(self, group: Group) -> list[tuple[Item, int]]:
+        """A worker's job: prepare one group, and count it (and start the next) before its future completes, so
+        that a consumer who sees the result never sees a stale count of running groups (it would take the samples
+        for done while groups still wait)."""
+        try:
+            items = self._prepare(group)
+        except BaseException:
+            with self._lock:
+                self._running -= 1
+            raise
         with self._lock:
             self._running -= 1
-            if not future.cancelled() and future.exception() is None:
-                size = sum(nbytes for _, nbytes in future.result())
-                self._held += size
-                self.peak_bytes = max(self.peak_bytes, self._held)
-                self._finished_groups += 1
-                self._finished_bytes += size
+            size = sum(nbytes for _, nbytes in items)
+            self._held += size
+            self.peak_bytes = max(self.peak_bytes, self._held)
+            self._finished_groups += 1
+            self._finished_bytes += size
             self._fill()
+        return items
 
     def ready(self) -> bool:
         """Whether :meth:`take` would return (or raise) now, without waiting for a worker."""

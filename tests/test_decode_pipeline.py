@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -211,3 +212,28 @@ def test_default_decode_workers_leave_the_cores_an_adapter_reserves(monkeypatch:
     monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1})
     assert runner.frame_source_for(RunOptions(), adapter=openai).threaded_decoders, "one worker: FFmpeg's threads"
     assert not runner.frame_source_for(RunOptions(), adapter=random).threaded_decoders
+
+
+def test_a_consumer_faster_than_the_workers_bookkeeping_still_gets_every_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A future's result is visible before its done-callbacks run: the prefetcher must not take the groups for done
+    while one is still counted as running (a run once marked its last samples 'stopped asking' that way)."""
+    import concurrent.futures
+
+    original = concurrent.futures.Future._invoke_callbacks
+
+    def late_callbacks(self: concurrent.futures.Future[object]) -> None:
+        time.sleep(0.05)  # the consumer wakes up first, as it may under load
+        original(self)
+
+    monkeypatch.setattr(concurrent.futures.Future, "_invoke_callbacks", late_callbacks)
+    prefetch: Prefetcher[list[int], int] = Prefetcher(
+        [[1], [2], [3], [4]], lambda group: [(item, 1) for item in group], workers=1, max_bytes=10
+    )
+    taken: list[int] = []
+    with contextlib.suppress(StopIteration):
+        while True:
+            taken.append(prefetch.take())
+    prefetch.close()
+    assert taken == [1, 2, 3, 4]

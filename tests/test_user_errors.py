@@ -18,6 +18,7 @@ from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.results import read_run
 from tempeval.runner import RepeatedFailureError, RunOptions, run_task
+from tempeval.synth import SUBSETS
 from tempeval.types import Request, VideoRef
 from tests.conftest import task_samples
 
@@ -160,7 +161,7 @@ def test_did_you_mean_ignores_case(capsys: pytest.CaptureFixture[str]) -> None:
 def test_diagnose_a_group_says_it_is_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diagnose", "--model", "random", "--task", "synth"]) == 2
     err = capsys.readouterr().err
-    assert "'synth' is a group of 8 tasks" in err and "synth_order" in err and "synth_claims" in err
+    assert f"'synth' is a group of {len(SUBSETS)} tasks" in err and "synth_order" in err and "synth_claims" in err
 
 
 def test_a_group_without_its_data_names_every_missing_file(
@@ -220,7 +221,7 @@ def test_first_use_of_the_synthetic_suite_says_what_it_does(
 
     dest = ensure_suite(tmp_path, seed=0, per_task=1)
     err = capsys.readouterr().err
-    assert f"Generating the synthetic suite (8 tasks, about 1 questions each, seed 0) into {dest}" in err
+    assert f"Generating the synthetic suite ({len(SUBSETS)} tasks, about 1 questions each, seed 0) into {dest}" in err
     assert "synth videos" in err and "video/s" in err, "a progress bar on stderr"
     assert "Synthetic suite ready" in err
     ensure_suite(tmp_path, seed=0, per_task=1)
