@@ -130,6 +130,14 @@ def read_json(path: Path) -> Any:
         raise TempevalError(f"{path}: not valid JSON ({exc}). Re-download the file.") from exc
 
 
+def read_results_json(path: Path) -> Any:
+    """Read a JSON file of a model's results that a user gives to an importer; errors name the file."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise TempevalError(f"{path}: cannot read it as JSON ({exc}).") from exc
+
+
 def read_jsonl(path: Path) -> list[Any]:
     """Read a JSON-lines annotation file; errors name the file and line."""
     try:

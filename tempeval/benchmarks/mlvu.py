@@ -28,12 +28,11 @@ vs the candidate "Catching the drone"; needle's best possible score is 353/355).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tempeval.data import convert_records, read_subset_file, video_dir
+from tempeval.data import convert_records, read_results_json, read_subset_file, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry
@@ -133,10 +132,7 @@ def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str
 
 
 def _results(path: Path) -> list[Mapping[str, Any]]:
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise TempevalError(f"{path}: cannot read it as JSON ({exc}).") from exc
+    saved = read_results_json(path)
     results = saved.get("res_list") if isinstance(saved, dict) else None
     if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
         raise TempevalError(f"{path}: expected choice_bench.py's output, an object with a 'res_list' of results.")

@@ -15,12 +15,11 @@ letter parsing gives the index, and every question stays in the denominator.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tempeval.data import convert_records, read_json, require, video_dir
+from tempeval.data import convert_records, read_json, read_results_json, require, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry
@@ -91,10 +90,7 @@ def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str
     splits = {f"nextqa_mc_{split}": {s.id: s for s in samples_of(f"nextqa_mc_{split}")} for split in SPLITS}
     imported: dict[str, dict[str, str | None]] = {}
     for path in paths:
-        try:
-            predictions = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise TempevalError(f"{path}: cannot read it as JSON ({exc}).") from exc
+        predictions = read_results_json(path)
         if not isinstance(predictions, dict) or not predictions:
             raise TempevalError(f"{path}: expected the official {{'<video>_<qid>': {{prediction, answer}}}} object.")
         name = next((n for n, samples in splits.items() if set(predictions) <= set(samples)), None)

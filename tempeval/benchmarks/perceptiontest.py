@@ -17,12 +17,11 @@ The importer reads the eval.ai submission format ``{video_id: [{id, answer_id}, 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tempeval.data import convert_records, dataset_dir, read_json, require, video_dir
+from tempeval.data import convert_records, dataset_dir, read_json, read_results_json, require, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.registry import DatasetEntry
@@ -88,10 +87,7 @@ def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str
     samples = {sample.id: sample for sample in samples_of(TASK)}
     outputs: dict[str, str | None] = {}
     for path in paths:
-        try:
-            submission = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise TempevalError(f"{path}: cannot read it as JSON ({exc}).") from exc
+        submission = read_results_json(path)
         if not isinstance(submission, dict):
             raise TempevalError(f"{path}: expected the eval.ai schema {{video_id: [{{id, answer_id}}, ...]}}.")
         for video_id, answers in submission.items():

@@ -33,13 +33,12 @@ number; in strict mode nothing is marked so, and it equals ``accuracy``. ``accur
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tempeval.data import DataMissingError, convert_records, dataset_dir, require, video_dir
+from tempeval.data import DataMissingError, convert_records, dataset_dir, read_results_json, require, video_dir
 from tempeval.errors import TempevalError
 from tempeval.loaders import LoadOptions
 from tempeval.loaders.records import read_records
@@ -234,10 +233,7 @@ def import_predictions(paths: Sequence[Path], samples_of: SamplesOf) -> dict[str
 
 
 def _questions(path: Path) -> list[Mapping[str, Any]]:
-    try:
-        videos = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise TempevalError(f"{path}: cannot read it as JSON ({exc}).") from exc
+    videos = read_results_json(path)
     if not isinstance(videos, list) or not all(isinstance(v, dict) and isinstance(v.get("questions"), list)
                                                 for v in videos):
         raise TempevalError(
