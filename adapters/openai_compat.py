@@ -184,10 +184,9 @@ def build_messages(request: Request, options: OpenAIOptions) -> list[dict[str, A
 
 def _file_parts(request: Request, options: OpenAIOptions) -> list[dict[str, Any]]:
     """A ``file://`` video part of the request's visible window (a clip written once when smaller than the file)."""
-    from tempeval.clips import clip_of
-    from tempeval.video import probe
+    from tempeval.clips import clip_of, file_info
 
-    info = probe(request.video_path or "")
+    info = file_info(request.video_path or "")
     start, end = request.video_window_s or (0.0, info.duration_s)
     folder = Path(options.clip_dir) if options.clip_dir else Path(tempfile.gettempdir()) / "tempeval-clips"
     clip = clip_of(info, start, end, folder)

@@ -15,12 +15,13 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from tempeval.mp4 import write_mp4
-from tempeval.video import TIME_EPS_S, VideoError, VideoInfo
+from tempeval.video import TIME_EPS_S, VideoError, VideoInfo, probe
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,18 @@ def clip_of(info: VideoInfo, start_s: float, end_s: float, folder: Path) -> Clip
         rate = (len(shifted) - 1) / shifted[-1] if len(shifted) > 1 and shifted[-1] > 0 else 1.0
         write_mp4(target, _frames(info, indices), rate, frame_times_s=shifted)
     return Clip(str(target), start_s, end_s, whole=False)
+
+
+def file_info(path: str) -> VideoInfo:
+    """The video's timeline, probed once per file version (every question about a video asks for it again)."""
+    stat = os.stat(path)
+    return _probed(path, stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _probed(path: str, size: int, mtime_ns: int) -> VideoInfo:
+    del size, mtime_ns  # the cache key: a changed file is probed again
+    return probe(path)
 
 
 def _frames(info: VideoInfo, indices: range) -> Iterator[np.ndarray]:
