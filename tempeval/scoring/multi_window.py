@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from tempeval.scoring.scorers import iou
+
 
 class Windowed(Protocol):
     """Anything with a start and an end in seconds (an Event)."""
@@ -43,16 +45,8 @@ def as_window(value: Windowed | Sequence[float]) -> Window:
     return float(value.start), float(value.end)
 
 
-def temporal_iou(a: Window, b: Window) -> float:
-    """IoU of two windows (0 when the union has no length)."""
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
-
-
-def iou_matrix(predicted: Sequence[Window], target: Sequence[Window]) -> list[list[float]]:
-    """IoU of every prediction (rows) with every ground truth (columns)."""
-    return [[temporal_iou(p, g) for g in target] for p in predicted]
+temporal_iou = iou
+"""IoU of two windows (0 when the union has no length): the grounding scorer's own :func:`scorers.iou`."""
 
 
 def f1(precision: float, recall: float) -> float:
