@@ -113,12 +113,21 @@ def _judge_warnings(run: RunFile, summary: RunSummary) -> list[str]:
     ]
 
 
+def member_metric(spec: registry.GroupSpec, summary: RunSummary) -> str:
+    """The metric of a member's run that enters the group's macro mean: its headline unless the group names one."""
+    return spec.member_metrics.get(summary.task, summary.headline)
+
+
 def _headline(
     spec: registry.GroupSpec, run: RunFile, summary: RunSummary
 ) -> tuple[MetricValue | None, list[str]]:
-    """A member's headline, and a warning for breakdown values with no prediction at all (official: left out)."""
-    value = summary.metrics.get(summary.headline)
-    metric_spec = next((m for m in run.header.get("metrics") or () if m.get("name") == summary.headline), None)
+    """A member's headline (or the metric the group's ``member_metrics`` names for it), and a warning for
+    breakdown values with no prediction at all (official: left out)."""
+    name = member_metric(spec, summary)
+    value = summary.metrics.get(name)
+    if value is None and name != summary.headline:
+        return None, [f"{summary.task}: its run has no {name}, the metric group {spec.name} averages for it"]
+    metric_spec = next((m for m in run.header.get("metrics") or () if m.get("name") == name), None)
     if value is None or metric_spec is None or not metric_spec.get("by"):
         return value, []
     by, where = metric_spec["by"], metric_spec.get("where") or {}
@@ -136,13 +145,13 @@ def _headline(
     listed = ", ".join(empty)
     if not official:
         return value, [
-            f"{summary.task}: no predictions for {by} {listed}; they count 0 in {summary.headline} "
+            f"{summary.task}: no predictions for {by} {listed}; they count 0 in {name} "
             f"{value.value:.2f} (the official script would average only the ones present)"
         ]
     kept = [r for r in rows if str(r.meta.get(by)) not in empty]
-    adjusted = compute(summary.headline, kept, by)[summary.headline]
+    adjusted = compute(name, kept, by)[name]
     return adjusted, [
-        f"{summary.task}: no predictions for {by} {listed}; as the official script does, {summary.headline} "
+        f"{summary.task}: no predictions for {by} {listed}; as the official script does, {name} "
         f"averages the {len(by_value) - len(empty)} present ({adjusted.value:.2f}; {value.value:.2f} counting them 0, "
         "as strict mode does)"
     ]
@@ -198,10 +207,10 @@ def macro_interval(
         member: MetricValue | None = headlines[summary.task]
         if member is not None and member.draws is None:  # a summary made without them: compute it again
             with keeping_draws():
-                member, _ = _headline(spec, run, summarize(run, headline_draws=True))
+                member, _ = _headline(spec, run, summarize(run, draws_of=member_metric(spec, summary)))
         if member is None or member.draws is None:
             return None, (
-                f"no CI: {summary.task}'s {summary.headline} has no bootstrap interval to combine "
+                f"no CI: {summary.task}'s {member_metric(spec, summary)} has no bootstrap interval to combine "
                 "(fewer than two videos, or a metric that gives none)"
             )
         if member.value != headlines[summary.task].value:

@@ -68,6 +68,9 @@ class GroupSpec:
     official_skips_empty: bool = False
     """Official mode: a member's macro headline leaves out the breakdown values (e.g. task codes) that have no
     prediction at all, as the official script averages only the ones present (OVO-Bench); strict counts them 0."""
+    member_metrics: Mapping[str, str] = field(default_factory=dict)
+    """Member task -> the metric of its run that enters a macro mean, where that is not the member's headline
+    (StreamingBench's proactive task enters with its answer accuracy, not its timing score)."""
 
 
 @lru_cache(maxsize=1)
@@ -112,11 +115,23 @@ def _read_groups(path: Path) -> dict[str, GroupSpec]:
                 by=tuple(spec.get("by") or ()),
                 carry=bool(spec.get("carry", False)),
                 official_skips_empty=bool(spec.get("official_skips_empty", False)),
+                member_metrics=_member_metrics(path, name, spec.get("member_metrics")),
             )
             for name, spec in raw.items()
         }
     except (OSError, yaml.YAMLError, AttributeError) as exc:
         raise TempevalError(f"{path}: cannot read group definitions: {exc}") from exc
+
+
+def _member_metrics(path: Path, group: str, raw: Any) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise TempevalError(
+            f"{path}: group '{group}': member_metrics must map a member task's name to one of its metrics' names "
+            f"(e.g. {{streamingbench_proactive: proactive_answer_accuracy}}), not {raw!r}."
+        )
+    return dict(raw)
 
 
 def _read_datasets(path: Path) -> dict[str, DatasetEntry]:

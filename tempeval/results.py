@@ -418,21 +418,23 @@ def _labelled(values: dict[str, MetricValue], label: str | None) -> dict[str, Me
     return renamed
 
 
-def summarize(run: RunFile, *, headline_draws: bool = False) -> RunSummary:
+def summarize(run: RunFile, *, headline_draws: bool = False, draws_of: str | None = None) -> RunSummary:
     """Compute a run's metrics from its header's metric list and its records.
 
     With ``headline_draws`` the headline metric keeps its bootstrap draws (``MetricValue.draws``), which a
-    benchmark's macro average combines into its CI; the other metrics never keep theirs.
+    benchmark's macro average combines into its CI; ``draws_of`` names another metric to keep them for instead (a
+    group's ``member_metrics``); the other metrics never keep theirs.
     """
     header, records = run.header, run.records
     headline = str(header.get("headline", "accuracy"))
     rows = rows_of(records)
     metrics: dict[str, MetricValue] = {}
-    with keeping_draws() if headline_draws else contextlib.nullcontext():
+    kept = draws_of or (headline if headline_draws else None)
+    with keeping_draws() if kept else contextlib.nullcontext():
         for spec in header.get("metrics") or [{"name": "accuracy"}]:
             metrics.update(spec_metrics(spec, rows))
-    if headline_draws:
-        metrics = {name: m if name == headline else dataclasses.replace(m, draws=None) for name, m in metrics.items()}
+    if kept:
+        metrics = {name: m if name == kept else dataclasses.replace(m, draws=None) for name, m in metrics.items()}
     for key in header.get("group_by") or ():
         metrics.update(compute("grouped_accuracy", rows, key))
     return RunSummary(

@@ -80,3 +80,44 @@ def test_the_omni_source_audio_tasks_are_not_offered() -> None:
 
     assert "Audio is not evaluated" in (module.__doc__ or "")
     assert not [name for name in registry.tasks() if name.startswith("streamingbench") and "omni" in name]
+
+
+def test_the_group_averages_proactive_answer_accuracy_not_its_timing_score(
+    load_options: LoadOptions, tmp_path: Path
+) -> None:
+    from tempeval.groups import summarize_groups
+    from tempeval.results import summarize
+
+    def realtime(request: Request) -> str:  # every question of every stream answered "A" (some right)
+        assert request.poll is not None
+        return " ".join(f"[{query_id}] A" for query_id, _, _ in request.poll.open_queries)
+
+    def proactive(request: Request) -> str:  # right content 1.5 s early: official right, tempeval's timing 0
+        assert request.poll is not None
+        stream, now = poll_time(request)
+        n = int(stream.split("_")[1])
+        return f"[q0] it shows {n} now" if now >= 4 + 2 * n - 1.5 else "WAIT"
+
+    for task, policy in (("realtime", realtime), ("sqa", realtime), ("proactive", proactive)):
+        run(f"streamingbench_{task}", policy, load_options, tmp_path / task)
+    runs = [read_run(path) for path in sorted(tmp_path.rglob("*.jsonl"))]
+    summaries = [summarize(r) for r in runs]
+    by_task = {s.task: s for s in summaries}
+    [group] = summarize_groups(runs, summaries)
+    assert group.group == "streamingbench" and "accuracy" not in group.metrics, "the mean is named 'average'"
+    assert by_task["streamingbench_proactive"].metrics["timing_score"].value == 0
+    expected = (by_task["streamingbench_realtime"].metrics["query_time_accuracy"].value
+                + by_task["streamingbench_sqa"].metrics["query_time_accuracy"].value + 100) / 3
+    assert group.metrics["average"].value == pytest.approx(expected)
+    assert group.metrics["proactive"].value == 100, "the member enters with proactive_answer_accuracy"
+    assert group.metrics["average"].ci is not None, "its CI is bootstrapped from that metric's draws"
+
+
+def test_a_group_file_with_a_malformed_member_metrics_says_which_group_and_how(tmp_path: Path) -> None:
+    from tempeval.errors import TempevalError
+    from tempeval.registry import _read_groups
+
+    path = tmp_path / "groups.yaml"
+    path.write_text("mine:\n  aggregate: macro\n  member_metrics: [proactive_answer_accuracy]\n", encoding="utf-8")
+    with pytest.raises(TempevalError, match=r"groups.yaml: group 'mine': member_metrics must map a member task"):
+        _read_groups(path)
